@@ -1,0 +1,54 @@
+"""Tables stage: the nine standard public tables -> `line_items` rows (one per non-blank numeric cell).
+
+Public surface: `extract_line_items(doc) -> (line_items DataFrame, checks rows)`.
+Tables are recognised by title (package_data/tables.yaml), never by number or position.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from ..ingest.document import Document
+from ..schema import conform
+from .locate import find_regions
+from .parse import ParsedTable, code_level, parse_region
+
+__all__ = ["extract_line_items", "parse_tables", "code_level"]
+
+
+def parse_tables(doc: Document) -> tuple[list[ParsedTable], dict]:
+    regions, listed = find_regions(doc)
+    return [parse_region(r) for r in regions], listed
+
+
+def extract_line_items(doc: Document) -> tuple[pd.DataFrame, list[dict]]:
+    """line_items for one document, plus `checks` rows about the tables' presence and parsing."""
+    tables, listed = parse_tables(doc)
+    rows, checks = [], []
+    seen = set()
+    for t in tables:
+        if t.key in seen and not t.cells:
+            continue
+        seen.add(t.key)
+        for c in t.cells:
+            rows.append({
+                "doc_id": doc.doc_id, "table_key": t.key, "side": c.side, "code": c.code, "item": c.item,
+                "level": c.level, "column": c.column, "amount": float(c.amount),
+                "source_line": c.line.number, "page": c.line.page,
+            })
+        if t.status != "data":
+            what = "present but empty (the document says it has no data)" if t.status == "empty" else "present but no numeric rows were read"
+            checks.append(_check(doc, "table_presence", t.status == "empty", None if t.status == "empty" else "warning",
+                                 f"{t.key} (line {t.title_line.number}): {what}", t.key, t.title_line.number))
+        for severity, line, message in t.notes:
+            checks.append(_check(doc, "table_parse", severity == "info", None if severity == "info" else severity,
+                                 message, t.key, line.number))
+    for key, line in listed.items():
+        if key not in seen:
+            checks.append(_check(doc, "table_presence", False, "warning",
+                                 f"{key}: listed by title (line {line.number}) but the table is not in the text", key, line.number))
+    return conform("line_items", rows), checks
+
+
+def _check(doc, check, passed, severity, detail, table_key=None, line=None) -> dict:
+    return {"doc_id": doc.doc_id, "check": check, "passed": passed, "severity": severity,
+            "expected": None, "found": None, "detail": detail, "table_key": table_key, "source_line": line}

@@ -1,0 +1,97 @@
+"""Table declarations loaded from `package_data/tables.yaml` (titles, column vocabularies, identities)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from ..ingest.document import compact, normalise
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A printed row identity such as "1 = 2 + 3", by 1-based column position."""
+
+    total: int
+    terms: tuple[tuple[int, int], ...]  # (sign, column)
+    text: str
+
+    def gap(self, values: dict[int, Decimal]) -> Decimal:
+        """found - expected, blanks counting as 0."""
+        found = sum((sign * values.get(col, Decimal(0)) for sign, col in self.terms), Decimal(0))
+        return found - values.get(self.total, Decimal(0))
+
+    def columns(self) -> set[int]:
+        return {self.total, *(c for _, c in self.terms)}
+
+
+def parse_identity(text: str) -> Identity:
+    left, right = text.split("=")
+    terms = tuple((-1 if sign == "-" else 1, int(num)) for sign, num in re.findall(r"([+-]?)\s*(\d+)", right))
+    return Identity(int(left.strip()), terms, text)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    key: str
+    titles: tuple[re.Pattern, ...]
+    layout: str
+    columns: tuple[tuple[str, ...], ...] = ()
+    groups: tuple[str, ...] = ()
+    identities: tuple[Identity, ...] = ()
+    income_columns: tuple[tuple[str, ...], ...] = ()
+    expenditure_columns: tuple[tuple[str, ...], ...] = ()
+    expenditure_groups: tuple[str, ...] = ()
+    expenditure_identities: tuple[Identity, ...] = ()
+    column_groups: tuple[str, ...] = ()
+    column_aliases: dict = field(default_factory=dict)
+    totals: tuple[str, ...] = ()
+
+
+def _alts(entries) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(normalise(a) for a in ([e] if isinstance(e, str) else e)) for e in entries or ())
+
+
+@lru_cache(maxsize=1)
+def load_specs() -> tuple[dict[str, TableSpec], tuple[re.Pattern, ...]]:
+    raw = yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath("tables.yaml").read_text("utf-8"))
+    specs = {}
+    for t in raw["tables"]:
+        specs[t["key"]] = TableSpec(
+            key=t["key"],
+            titles=tuple(re.compile(normalise(p)) for p in t["titles"]),
+            layout=t["layout"],
+            columns=_alts(t.get("columns")),
+            groups=tuple(normalise(g) for g in t.get("groups", ())),
+            identities=tuple(parse_identity(i) for i in t.get("identities", ())),
+            income_columns=_alts(t.get("income_columns")),
+            expenditure_columns=_alts(t.get("expenditure_columns")),
+            expenditure_groups=tuple(normalise(g) for g in t.get("expenditure_groups", ())),
+            expenditure_identities=tuple(parse_identity(i) for i in t.get("expenditure_identities", ())),
+            column_groups=tuple(t.get("column_groups", ())),
+            column_aliases={normalise(k): normalise(v) for k, v in (t.get("column_aliases") or {}).items()},
+            totals=tuple(t.get("totals", ())),
+        )
+    empty = tuple(re.compile(p) for p in raw.get("empty_markers", ()))
+    return specs, empty
+
+
+def match_title(line_text: str) -> tuple[str, str] | None:
+    """(table_key, matched title) for a title line, the longest matching title winning; else None.
+
+    A title line is short and is not a narrative heading (…情况说明).
+    """
+    text = compact(line_text)
+    if not text or len(text) > 80 or "说明" in text or "情况" in text:
+        return None
+    best = None
+    for spec in load_specs()[0].values():
+        for pattern in spec.titles:
+            m = pattern.search(text)
+            if m and (best is None or len(m.group(0)) > len(best[1])):
+                best = (spec.key, m.group(0))
+    return best

@@ -1,0 +1,86 @@
+"""Cell tokens: numbers, codes, labels and blank cells, from tab-separated or space-aligned rows.
+
+Two physical layouts reach the table parser:
+- tab-separated cells (spreadsheet exports, and PDF grids read by camelot): a blank cell is an empty cell;
+- pdftotext-style text where cells are joined by single spaces and a blank cell leaves a
+  wider gap ("14.00   14.00": one blank between). Blank cells are recovered from the gap width
+  and then confirmed or corrected with the table's printed identities (see `parse.place_values`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from ..ingest.document import Line, compact
+
+_AMOUNT = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+_DASHES = {"-", "—", "－", "–", "——", "--"}
+_SPLIT = re.compile(r"(\s+)")
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "num" | "text" | "blank" | "break"
+    text: str
+    line: Line | None = None
+    gap: int = 1  # spaces before the token (flow layout)
+
+    @property
+    def is_int(self) -> bool:
+        return self.kind == "num" and re.fullmatch(r"\d+", self.text) is not None
+
+    @property
+    def value(self) -> Decimal:
+        return parse_amount(self.text)
+
+
+def parse_amount(text: str) -> Decimal:
+    """'2,533.25' -> Decimal('2533.25'); '-' (printed zero) -> 0. Raises ValueError otherwise."""
+    t = text.strip().replace("−", "-")
+    if t in _DASHES:
+        return Decimal(0)
+    if not _AMOUNT.match(t):
+        raise ValueError(f"not an amount: {text!r}")
+    try:
+        return Decimal(t.replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - regex guards this
+        raise ValueError(text) from exc
+
+
+def is_amount(text: str) -> bool:
+    t = text.strip().replace("−", "-")
+    return t in _DASHES or bool(_AMOUNT.match(t))
+
+
+def classify(cell: str, line: Line | None, gap: int = 1) -> Token:
+    text = compact(cell)
+    if not text:
+        return Token("blank", "", line, gap)
+    return Token("num" if is_amount(text) else "text", text, line, gap)
+
+
+def is_tabbed(line: Line) -> bool:
+    return "\t" in line.text
+
+
+def tokenize_line(line: Line) -> list[Token]:
+    """Tokens of one line. Tab rows keep their blank cells; flow rows get blanks from gap widths."""
+    if is_tabbed(line):
+        return [classify(cell, line) for cell in line.text.split("\t")]
+    tokens: list[Token] = []
+    parts = _SPLIT.split(line.text.rstrip())
+    gap = 0
+    for part in parts:
+        if not part:
+            continue
+        if part.isspace():
+            gap = len(part.replace("\t", "  "))
+            continue
+        tok = classify(part, line, gap if tokens else 0)
+        # A blank cell between two cells shows as one extra separator plus one space.
+        if tokens and tok.gap >= 3 and (tok.kind == "num" or tokens[-1].kind == "num"):
+            tokens.extend(Token("blank", "", line) for _ in range((tok.gap - 1) // 2))
+        tokens.append(tok)
+        gap = 0
+    return tokens
