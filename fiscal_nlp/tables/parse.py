@@ -20,7 +20,9 @@ from .tokens import Token, tokenize_line
 _FUNC_CODE = re.compile(r"^(\d{3}|\d{5}|\d{7})$")
 _CODE_LABEL = re.compile(r"^(\d{3}|\d{5}|\d{7})(\D.*)$")
 _NOTE = re.compile(r"^(注|说明|备注|附注)[:：0-9一-]|^注$|^\d+栏|^\d+行[=＝]")
-_META = re.compile(r"^(部门|单位|金额单位|编制单位|公开\d+表|表\d+)")
+# Page furniture a page break leaves inside a table: "- 3 -", "— 21 —", "第 3 页".
+_PAGE_FOOTER = re.compile(r"^[-—–－]\s*\d+\s*[-—–－]$|^第\d+页(?:共\d+页)?$|^\d+/\d+$")
+_META = re.compile(r"^(部门|单位|金额单位|编制单位)[:：]|^公开\d+表|^表\d+")
 _TOTAL_ROW = re.compile(r"^(合计|总计)$")
 _ECON_CODE = re.compile(r"^\d{3}$|^\d{5}$")
 
@@ -105,22 +107,21 @@ class Placement:
     satisfied: bool = True
 
 
-def _decimals(values: dict[int, Token]) -> dict[int, Decimal]:
-    return {c: t.value for c, t in values.items()}
+def _by_name(values: dict[int, Token], names: list[str]) -> dict[str, Decimal]:
+    return {names[c - 1]: t.value for c, t in values.items()}
 
 
-def identities_hold(values: dict[int, Token], identities: tuple[Identity, ...], k: int) -> bool:
-    relevant = [i for i in identities if max(i.columns()) <= k]
-    d = _decimals(values)
-    return all(i.gap(d) == 0 for i in relevant)
+def identities_hold(values: dict[int, Token], identities: tuple[Identity, ...], names: list[str]) -> bool:
+    d = _by_name(values, names)
+    return all(i.gap(d) == 0 for i in identities)
 
 
-def _near(values: dict[int, Token], identities: tuple[Identity, ...], k: int, tol: Decimal) -> bool:
-    d = _decimals(values)
-    return all(abs(i.gap(d)) <= tol for i in identities if max(i.columns()) <= k)
+def _near(values: dict[int, Token], identities: tuple[Identity, ...], names: list[str], tol: Decimal) -> bool:
+    d = _by_name(values, names)
+    return all(abs(i.gap(d)) <= tol for i in identities)
 
 
-def place_values(slots: list[Token], k: int, identities: tuple[Identity, ...]) -> Placement:
+def place_values(slots: list[Token], names: list[str], identities: tuple[Identity, ...]) -> Placement:
     """Assign a row's numbers to columns 1..k.
 
     `slots` are the row's value cells in order, blanks included where the layout shows them.
@@ -131,6 +132,7 @@ def place_values(slots: list[Token], k: int, identities: tuple[Identity, ...]) -
     placement is kept and, unless the gap is mere rounding, flagged — the audit then reports
     it instead of a silent guess.
     """
+    k = len(names)
     numbers = [(i, t) for i, t in enumerate(slots) if t.kind == "num"]
     if not numbers:
         return Placement({})
@@ -139,18 +141,21 @@ def place_values(slots: list[Token], k: int, identities: tuple[Identity, ...]) -
     first, last = numbers[0][0], numbers[-1][0]
     shifts = sorted(range(-first, k - last), key=lambda s: (abs(s), s > 0))
     layouts = [{i + 1 + s: t for i, t in numbers} for s in shifts]
+    packed = {i + 1: t for i, (_, t) in enumerate(numbers)}
+    if packed not in layouts:  # more gaps than columns: the layout over-counts blanks
+        layouts.append(packed)
     if not identities:
         return Placement(layouts[0])
     for cand in layouts:
-        if identities_hold(cand, identities, k):
+        if identities_hold(cand, identities, names):
             return Placement(cand)
     values = [t for _, t in numbers]
     fits = [dict(zip(cols, values)) for cols in combinations(range(1, k + 1), len(values))
-            if identities_hold(dict(zip(cols, values)), identities, k)]
+            if identities_hold(dict(zip(cols, values)), identities, names)]
     if len(fits) == 1:
         return Placement(fits[0])
     best = layouts[0]
-    if _near(best, identities, k, Decimal("0.02")):
+    if _near(best, identities, names, Decimal("0.02")):
         return Placement(best, satisfied=False)  # a rounding gap the audit will report
     return Placement(best, ambiguous=bool(fits), satisfied=False)
 
@@ -163,6 +168,8 @@ def _header_and_body(region: Region) -> tuple[str, list[tuple[Line, list[Token]]
     header_end = None
     ncols = None
     for i, (ln, toks) in enumerate(rows[:40]):
+        if _PAGE_FOOTER.match(compact(ln.text)):
+            continue
         nums = [int(t.text) for t in toks if t.kind == "num" and t.text.isdigit()]
         spill = header_end is not None and nums and all(t.kind == "blank" or t.is_int for t in toks) and min(nums) > (ncols or 0)
         if _is_colnum_line(toks) or spill:  # a 栏次 row, or its last numbers wrapped onto the next line
@@ -186,9 +193,11 @@ def _body_rows(rows):
     """Body rows up to the first note line (注：… / 说明：… / "1 栏各行＝…")."""
     out = []
     for ln, toks in rows:
-        if _NOTE.match(compact(ln.text)):
+        text = compact(ln.text)
+        if _NOTE.match(text):
             break
-        out.append((ln, toks))
+        if not _PAGE_FOOTER.match(text):
+            out.append((ln, toks))
     return out
 
 
@@ -229,7 +238,7 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable) -> None:
         item = "".join(t.text for t in label) or ("合计" if code is None else "")
         if code is None and not label:
             item = "合计"
-        placement = place_values(values, len(columns), spec.identities)
+        placement = place_values(values, [spec.canonical(c) for c in columns], spec.identities)
         _emit(table, None, code, item, columns, placement, region)
 
 
@@ -253,13 +262,13 @@ def parse_two_sided(region: Region, spec: TableSpec, table: ParsedTable) -> None
     groups = _rowno_groups(tokens)
     for side, label, values in groups:
         cols = left_cols if side == "income" else right_cols
-        ids = () if side == "income" else spec.expenditure_identities
+        ids = spec.row_identities(side)
         item = "".join(t.text for t in label)
         if not item:
             if any(v.kind == "num" for v in values):
                 table.notes.append(("warning", values[0].line, f"{spec.key}: numbers without a row label on the {side} side"))
             continue
-        _emit(table, side, None, item, cols, place_values(values, len(cols), ids), region)
+        _emit(table, side, None, item, cols, place_values(values, [spec.canonical(c, side) for c in cols], ids), region)
 
 
 def _split_sides(header: str) -> tuple[str, str]:
@@ -325,7 +334,7 @@ def parse_economic_blocks(region: Region, spec: TableSpec, table: ParsedTable) -
             entry = [t.text, [], None]
             entries.append(entry)
         elif t.kind == "text":
-            if entry is None or entry[2] is not None or t.text.endswith("合计"):
+            if entry is None or entry[2] is not None or (t.text.endswith("合计") and entry[0] is not None):
                 entry = [None, [], None]
                 entries.append(entry)
             entry[1].append(t)
@@ -365,7 +374,7 @@ def parse_values_only(region: Region, spec: TableSpec, table: ParsedTable) -> No
         line_of = line_of or ln
     if not any(t.kind == "num" for t in values):
         return
-    placement = place_values(values, len(columns), spec.identities)
+    placement = place_values(values, columns, spec.identities)
     _emit(table, None, None, "合计", columns, placement, region)
 
 

@@ -14,25 +14,25 @@ from ..ingest.document import compact, normalise
 
 @dataclass(frozen=True)
 class Identity:
-    """A printed row identity such as "1 = 2 + 3", by 1-based column position."""
+    """A printed identity between columns, by national column name: "小计 = 基本支出 + 项目支出"."""
 
-    total: int
-    terms: tuple[tuple[int, int], ...]  # (sign, column)
+    total: str
+    terms: tuple[tuple[int, str], ...]  # (sign, column)
     text: str
 
-    def gap(self, values: dict[int, Decimal]) -> Decimal:
-        """found - expected, blanks counting as 0."""
+    def gap(self, values: dict[str, Decimal]) -> Decimal:
+        """sum(terms) - total, blank or absent columns counting as 0."""
         found = sum((sign * values.get(col, Decimal(0)) for sign, col in self.terms), Decimal(0))
         return found - values.get(self.total, Decimal(0))
 
-    def columns(self) -> set[int]:
+    def columns(self) -> set[str]:
         return {self.total, *(c for _, c in self.terms)}
 
 
 def parse_identity(text: str) -> Identity:
-    left, right = text.split("=")
-    terms = tuple((-1 if sign == "-" else 1, int(num)) for sign, num in re.findall(r"([+-]?)\s*(\d+)", right))
-    return Identity(int(left.strip()), terms, text)
+    left, right = normalise(text).split("=")
+    terms = tuple((-1 if sign == "-" else 1, name.strip()) for sign, name in re.findall(r"([+-]?)\s*([^+\-]+)", right))
+    return Identity(left.strip(), terms, text)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,27 @@ class TableSpec:
     expenditure_identities: tuple[Identity, ...] = ()
     column_groups: tuple[str, ...] = ()
     column_aliases: dict = field(default_factory=dict)
-    totals: tuple[str, ...] = ()
+    personnel_codes: tuple[str, ...] = ()
+
+    def canonical(self, printed: str, side: str | None = None) -> str:
+        """National name (first spelling) of a printed column header; unknown headers map to themselves."""
+        if self.layout == "values_only":
+            group, _, leaf = printed.partition("/")
+            leaf = self.column_aliases.get(leaf, leaf)
+            for alts in self.columns:
+                if leaf in alts:
+                    return f"{group}/{alts[0]}"
+            return printed
+        entries = self.expenditure_columns if side == "expenditure" else self.income_columns if side == "income" else self.columns
+        for alts in entries:
+            if printed in alts:
+                return alts[0]
+        return printed
+
+    def row_identities(self, side: str | None = None) -> tuple[Identity, ...]:
+        if self.layout == "two_sided":
+            return self.expenditure_identities if side == "expenditure" else ()
+        return self.identities
 
 
 def _alts(entries) -> tuple[tuple[str, ...], ...]:
@@ -74,7 +94,7 @@ def load_specs() -> tuple[dict[str, TableSpec], tuple[re.Pattern, ...]]:
             expenditure_identities=tuple(parse_identity(i) for i in t.get("expenditure_identities", ())),
             column_groups=tuple(t.get("column_groups", ())),
             column_aliases={normalise(k): normalise(v) for k, v in (t.get("column_aliases") or {}).items()},
-            totals=tuple(t.get("totals", ())),
+            personnel_codes=tuple(str(c) for c in t.get("personnel_codes", ())),
         )
     empty = tuple(re.compile(p) for p in raw.get("empty_markers", ()))
     return specs, empty

@@ -1,0 +1,241 @@
+"""Validate stage: the audit of a document's own arithmetic -> `checks` rows.
+
+Identities come from the national format, declared in package_data/tables.yaml:
+row identities (1 栏 = 2 + 3 + …), the 类/款/项 hierarchy (类 = Σ款 = Σ项, 合计 = Σ类), the
+two-sided totals (本年收入合计 = Σ 一、…; 总计 = 本年合计 + 结转), the 基本支出明细表 blocks
+(人员经费合计 / 公用经费合计), and cross-table totals. Amounts are compared exactly, in
+Decimal; a gap ≤ ROUNDING_TOLERANCE_WAN is severity `rounding`, larger is `error`.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pandas as pd
+
+from ..schema import ROUNDING_TOLERANCE_WAN, conform
+from ..tables.spec import TableSpec, load_specs
+
+_TOL = Decimal(str(ROUNDING_TOLERANCE_WAN))
+_NUMBERED = re.compile(r"^[一二三四五六七八九十]+、")
+_SUB_ROW = re.compile(r"^(?:[一二三四五六七八九十]+、)?(?:一般公共预算|政府性基金预算|国有资本经营预算)财政拨款$")
+_TABLE_ZH = {
+    "summary": "收入支出决算总表", "income": "收入决算表", "expenditure": "支出决算表",
+    "fiscal_summary": "财政拨款收入支出决算总表", "gpb_expenditure": "一般公共预算财政拨款支出决算表",
+    "gpb_basic": "基本支出决算明细表", "three_public": "“三公”经费支出决算表",
+    "gov_fund": "政府性基金预算财政拨款收入支出决算表", "soe_capital": "国有资本经营预算财政拨款支出决算表",
+}
+
+
+def dec(x) -> Decimal:
+    return Decimal(str(x))
+
+
+def severity_of(gap: Decimal) -> str | None:
+    if gap == 0:
+        return None
+    return "rounding" if abs(gap) <= _TOL else "error"
+
+
+def check_row(doc_id, check, expected, found, detail, table_key=None, line=None, related=None) -> dict:
+    """A `checks` row comparing two exact amounts."""
+    gap = found - expected
+    return {"doc_id": doc_id, "check": check, "passed": gap == 0, "severity": severity_of(gap),
+            "expected": float(expected), "found": float(found),
+            "detail": detail + ("" if gap == 0 else f" (gap {gap:+})"),
+            "table_key": table_key, "source_line": line, "related_line": related}
+
+
+class _Table:
+    """line_items of one table with lookups by row and national column name."""
+
+    def __init__(self, spec: TableSpec, df: pd.DataFrame):
+        self.spec = spec
+        self.df = df.assign(canon=[spec.canonical(c, s if isinstance(s, str) else None) for c, s in zip(df["column"], df["side"])])
+
+    def rows(self):
+        keys = ["side", "code", "item", "source_line"]
+        for key, g in self.df.groupby([self.df[k].fillna("") for k in keys], sort=False):
+            yield dict(zip(keys, key)), {c: dec(a) for c, a in zip(g["canon"], g["amount"])}
+
+    def value(self, canon, *, side=None, code=None, item=None, item_re=None):
+        d = self.df[self.df["canon"] == canon]
+        if side:
+            d = d[d["side"] == side]
+        if code:
+            d = d[d["code"] == code]
+        if item:
+            d = d[d["item"] == item]
+        if item_re:
+            d = d[d["item"].str.contains(item_re, regex=True)]
+        if d.empty:
+            return None, None
+        r = d.iloc[0]
+        return dec(r["amount"]), int(r["source_line"])
+
+
+def audit(doc, line_items: pd.DataFrame) -> pd.DataFrame:
+    """All `checks` rows for one document's line_items."""
+    doc_id = doc.doc_id if hasattr(doc, "doc_id") else str(doc)
+    specs = load_specs()[0]
+    tables = {k: _Table(specs[k], g) for k, g in line_items.groupby("table_key")} if len(line_items) else {}
+    out: list[dict] = []
+    for key, t in tables.items():
+        out += _row_identities(doc_id, t)
+        if t.spec.layout == "coded":
+            out += _hierarchy(doc_id, t)
+        elif t.spec.layout == "two_sided":
+            out += _two_sided_totals(doc_id, t)
+        elif t.spec.layout == "economic_blocks":
+            out += _blocks(doc_id, t)
+    out += _cross_tables(doc_id, tables)
+    return conform("checks", out)
+
+
+def _label(row) -> str:
+    return " ".join(x for x in (row["code"], row["item"]) if x)
+
+
+def _row_identities(doc_id, t: _Table) -> list[dict]:
+    out = []
+    for row, vals in t.rows():
+        for ident in t.spec.row_identities(row["side"] or None):
+            if not ident.columns() & vals.keys():
+                continue
+            expected = vals.get(ident.total, Decimal(0))
+            found = expected + ident.gap(vals)
+            out.append(check_row(doc_id, "row_sum", expected, found,
+                                 f"{_TABLE_ZH[t.spec.key]} line {row['source_line']} {_label(row)}: {ident.text}",
+                                 t.spec.key, int(row["source_line"])))
+    return out
+
+
+def _hierarchy(doc_id, t: _Table) -> list[dict]:
+    """类 = Σ款, 款 = Σ项 and 合计 = Σ类, column by column."""
+    out = []
+    df = t.df
+    coded = df[df["code"].notna()]
+    totals = df[df["code"].isna() & df["item"].isin(["合计", "总计"])]
+    for canon, col in coded.groupby("canon"):
+        by_code = {c: (dec(a), int(l)) for c, a, l in zip(col["code"], col["amount"], col["source_line"])}
+        codes = set(coded["code"])
+        for parent in sorted(c for c in codes if len(c) in (3, 5)):
+            children = [c for c in codes if len(c) == len(parent) + 2 and c.startswith(parent)]
+            if not children:
+                continue
+            expected, line = by_code.get(parent, (Decimal(0), None))
+            found = sum((by_code.get(c, (Decimal(0), 0))[0] for c in children), Decimal(0))
+            if parent not in by_code and found == 0:
+                continue
+            line = line or min(by_code[c][1] for c in children if c in by_code)
+            out.append(check_row(doc_id, "hierarchy_sum", expected, found,
+                                 f"{_TABLE_ZH[t.spec.key]} {canon}: {parent} = Σ {'、'.join(sorted(children))}",
+                                 t.spec.key, line))
+        top = [c for c in codes if len(c) == 3]
+        tot = totals[totals["canon"] == canon]
+        if top and (len(tot) or any(c in by_code for c in top)):
+            expected = dec(tot["amount"].iloc[0]) if len(tot) else Decimal(0)
+            line = int(tot["source_line"].iloc[0]) if len(tot) else None
+            found = sum((by_code.get(c, (Decimal(0), 0))[0] for c in top), Decimal(0))
+            out.append(check_row(doc_id, "hierarchy_sum", expected, found,
+                                 f"{_TABLE_ZH[t.spec.key]} {canon}: 合计 = Σ 类 {'、'.join(sorted(top))}",
+                                 t.spec.key, line))
+    return out
+
+
+def _two_sided_totals(doc_id, t: _Table) -> list[dict]:
+    """本年收入/支出合计 = Σ numbered rows above it; 总计 = 本年合计 + the 结转/结余 rows between."""
+    out = []
+    for (side, canon), g in t.df.groupby(["side", "canon"]):
+        g = g.sort_values("source_line")
+        items = list(zip(g["item"], g["amount"].map(dec), g["source_line"].astype(int)))
+        year_total = next((x for x in items if x[0].startswith("本年") and x[0].endswith("合计")), None)
+        grand = next((x for x in items if x[0] == "总计"), None)
+        if year_total:
+            parts = [a for i, a, l in items if _NUMBERED.match(i) and l <= year_total[2] and not _SUB_ROW.match(i) or (_NUMBERED.match(i) and l < year_total[2] and side == "income")]
+            parts = [a for i, a, l in items if _NUMBERED.match(i) and l < year_total[2]]
+            out.append(check_row(doc_id, "column_total", year_total[1], sum(parts, Decimal(0)),
+                                 f"{_TABLE_ZH[t.spec.key]} {side} {canon}: {year_total[0]} = Σ 一、二、… rows",
+                                 t.spec.key, year_total[2]))
+        if grand and year_total:
+            between = [a for i, a, l in items if year_total[2] < l < grand[2] and not _SUB_ROW.match(i)]
+            out.append(check_row(doc_id, "column_total", grand[1], year_total[1] + sum(between, Decimal(0)),
+                                 f"{_TABLE_ZH[t.spec.key]} {side} {canon}: 总计 = {year_total[0]} + 结转/结余 rows",
+                                 t.spec.key, grand[2]))
+    return out
+
+
+def _blocks(doc_id, t: _Table) -> list[dict]:
+    """基本支出明细表: 类 = Σ款; 人员经费合计 = Σ personnel 类; 公用经费合计 = Σ other 类."""
+    out = []
+    df = t.df
+    by_code = {c: (dec(a), int(l)) for c, a, l in zip(df["code"], df["amount"], df["source_line"]) if isinstance(c, str)}
+    codes = {c for c in df["code"] if isinstance(c, str)}
+    for parent in sorted(c for c in codes if len(c) == 3):
+        children = [c for c in codes if len(c) == 5 and c.startswith(parent)]
+        if children:
+            out.append(check_row(doc_id, "hierarchy_sum", by_code[parent][0],
+                                 sum((by_code[c][0] for c in children), Decimal(0)),
+                                 f"基本支出明细表: {parent} = Σ {'、'.join(sorted(children))}", t.spec.key, by_code[parent][1]))
+    personnel = set(t.spec.personnel_codes)
+    for label, members in (("人员经费合计", [c for c in codes if len(c) == 3 and c in personnel]),
+                           ("公用经费合计", [c for c in codes if len(c) == 3 and c not in personnel])):
+        total, line = t.value(t.spec.canonical(df["column"].iloc[0]), item=label)
+        if total is None:
+            continue
+        out.append(check_row(doc_id, "hierarchy_sum", total, sum((by_code[c][0] for c in members), Decimal(0)),
+                             f"基本支出明细表: {label} = Σ {'、'.join(sorted(members)) or '(none)'}", t.spec.key, line))
+    return out
+
+
+def _strip_number(item: str) -> str:
+    return _NUMBERED.sub("", item)
+
+
+def _cross_tables(doc_id, tables: dict[str, _Table]) -> list[dict]:
+    out = []
+
+    def compare(a_key, a_val, b_key, b_val, what):
+        (ea, la), (eb, lb) = a_val, b_val
+        if ea is None or eb is None:
+            return
+        out.append(check_row(doc_id, "cross_table_total", ea, eb,
+                             f"{what}: {_TABLE_ZH[a_key]} line {la} vs {_TABLE_ZH[b_key]} line {lb}", a_key, la, lb))
+
+    s, inc, exp = tables.get("summary"), tables.get("income"), tables.get("expenditure")
+    fs, gpb, basic, fund = tables.get("fiscal_summary"), tables.get("gpb_expenditure"), tables.get("gpb_basic"), tables.get("gov_fund")
+    if s and exp:
+        col = s.spec.expenditure_columns[0][0]
+        compare("summary", s.value(col, side="expenditure", item_re="^本年支出合计$"),
+                "expenditure", exp.value("本年支出合计", item="合计"), "本年支出合计")
+        for item in s.df[(s.df["side"] == "expenditure") & s.df["item"].str.match(_NUMBERED)]["item"]:
+            name = _strip_number(item)
+            other = exp.value("本年支出合计", item=name)
+            if other[0] is not None and len(exp.df[exp.df["item"] == name]["code"].dropna().map(len).loc[lambda x: x == 3]):
+                compare("summary", s.value(col, side="expenditure", item=item), "expenditure", other, f"支出 {name}")
+    if s and inc:
+        col = s.spec.income_columns[0][0]
+        compare("summary", s.value(col, side="income", item_re="^本年收入合计$"),
+                "income", inc.value("本年收入合计", item="合计"), "本年收入合计")
+    if fs and gpb:
+        compare("fiscal_summary", fs.value("一般公共预算财政拨款", side="expenditure", item_re="^本年支出合计$"),
+                "gpb_expenditure", gpb.value("小计", item="合计"), "一般公共预算财政拨款支出合计")
+        for item in fs.df[(fs.df["side"] == "expenditure") & fs.df["item"].str.match(_NUMBERED)]["item"].unique():
+            name = _strip_number(item)
+            other = gpb.value("小计", item=name)
+            if other[0] is not None:
+                compare("fiscal_summary", fs.value("一般公共预算财政拨款", side="expenditure", item=item),
+                        "gpb_expenditure", other, f"一般公共预算财政拨款 {name}")
+    if fs and fund:
+        compare("fiscal_summary", fs.value("政府性基金预算财政拨款", side="expenditure", item_re="^本年支出合计$"),
+                "gov_fund", fund.value("小计", item="合计"), "政府性基金预算财政拨款支出合计")
+    if basic:
+        col = basic.spec.canonical(basic.df["column"].iloc[0])
+        p, lp = basic.value(col, item="人员经费合计")
+        c, lc = basic.value(col, item="公用经费合计")
+        if p is not None and c is not None:
+            for key, t in (("gpb_expenditure", gpb), ("expenditure", exp)):
+                if t:
+                    compare(key, t.value("基本支出", item="合计"), "gpb_basic", (p + c, lp),
+                            "基本支出 = 人员经费合计 + 公用经费合计")
+    return out
