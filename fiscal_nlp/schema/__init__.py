@@ -170,6 +170,8 @@ def to_pandas(tbl: pa.Table) -> pd.DataFrame:
 
 
 def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
+    if df.empty:
+        return arrow_schema(table).empty_table()
     return pa.Table.from_pandas(df[columns(table)], schema=arrow_schema(table), preserve_index=False)
 
 
