@@ -1,0 +1,77 @@
+"""fiscal-nlp extract: the batch survives bad input, writes atomically, and is idempotent."""
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import RAW, seed_path
+from fiscal_nlp.cli import main
+from fiscal_nlp.store import read_tables
+
+
+@pytest.fixture()
+def messy_raw(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for seed in ("000", "003"):
+        shutil.copy(seed_path(seed), raw)
+    shutil.copy(seed_path("000"), raw / "copy_of_000.txt")                       # duplicate
+    (raw / "empty.txt").write_bytes(b"")                                          # empty
+    (raw / "scan.txt").write_bytes(bytes(range(256)) * 40)                        # binary named .txt
+    (raw / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")     # truncated PDF
+    (raw / "minutes.txt").write_text("会议纪要\n今天讨论了食堂菜单。\n", "utf-8")    # not a disclosure
+    (raw / "table.xlsx").write_bytes(b"PK\x03\x04")                               # unsupported
+    return raw
+
+
+def test_bad_input_costs_nothing_else(messy_raw, tmp_path):
+    out = tmp_path / "out"
+    assert main(["extract", str(messy_raw), "-o", str(out), "-q"]) == 0
+    t = read_tables(out)
+    assert sorted(t["documents"]["source_file"]) == ["000_b48aa8d80c836ecf.txt", "003_4a269030347ad5ed.txt"]
+    errors = dict(zip(t["errors"]["source_file"], t["errors"]["kind"]))
+    assert errors == {"copy_of_000.txt": "duplicate", "empty.txt": "empty", "scan.txt": "binary",
+                      "broken.pdf": "pdf_corrupt", "minutes.txt": "not_a_disclosure", "table.xlsx": "unsupported_format"}
+    assert all(f in m for f, m in zip(t["errors"]["source_file"], t["errors"]["message"]))
+    # the good documents are complete: 165 + 202 cells read by hand from 000 and 003
+    assert t["line_items"].groupby("doc_id").size().to_dict() == {"hanyang-dsjzx-2021-final": 165, "qingshan-dsjzx-2024-final": 202}
+    assert main(["extract", str(messy_raw), "-o", str(out), "-q", "--strict"]) == 1
+
+
+def test_rerun_is_idempotent_and_duckdb_matches(tmp_path):
+    out = tmp_path / "out"
+    main(["extract", str(RAW), "-o", str(out), "-q"])
+    first = pq.read_table(out / "line_items.parquet")
+    main(["extract", str(RAW), "-o", str(out), "-q"])
+    assert pq.read_table(out / "line_items.parquet").equals(first)
+    import duckdb
+
+    con = duckdb.connect(str(out / "fiscal.duckdb"), read_only=True)
+    assert con.execute("select count(*) from line_items").fetchone()[0] == first.num_rows
+    assert con.execute("select count(*) from documents").fetchone()[0] == 5
+
+
+def test_a_crash_mid_write_leaves_the_old_output_intact(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    main(["extract", str(RAW), "-o", str(out), "-q"])
+    before = (out / "line_items.parquet").read_bytes()
+    import fiscal_nlp.store as store
+
+    def boom(table, where, **kw):
+        open(where, "wb").write(b"PAR1 half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.pq, "write_table", boom)
+    with pytest.raises(KeyboardInterrupt):
+        store.write_tables({"line_items": pd.DataFrame()}, out)
+    assert (out / "line_items.parquet").read_bytes() == before
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_help_is_clear(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "extract" in capsys.readouterr().out
