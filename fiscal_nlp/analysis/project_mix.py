@@ -1,0 +1,111 @@
+"""Project mix before/after an institutional reform: themes, new/discontinued/continued projects, transfers."""
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from ._common import documents_of, rows, with_citation
+
+NO_COMPARISON = "no_comparison"
+
+
+def reform_pair(tables, district: str, reform_year: int = 2024) -> dict:
+    """The documents to compare: the latest before `reform_year` and the earliest from it on.
+
+    Returns {"before": doc row or None, "after": doc row or None, "message": str|None}; `message` says in plain
+    words why no comparison is possible (e.g. a district with 2019 only).
+    """
+    docs = documents_of(tables, district)
+    before = docs[docs["fiscal_year"] < reform_year]
+    after = docs[docs["fiscal_year"] >= reform_year]
+    b = before.sort_values(["fiscal_year", "doc_kind"]).iloc[-1] if len(before) else None
+    a = after.sort_values(["fiscal_year", "doc_kind"]).iloc[0] if len(after) else None
+    years = sorted(set(int(y) for y in docs["fiscal_year"]))
+    message = None
+    if docs.empty:
+        message = f"{district}: no documents in the processed data, so there is nothing to compare."
+    elif b is None or a is None:
+        side = f"from {reform_year} on" if a is None else f"before {reform_year}"
+        message = (f"{district}: documents only for {', '.join(map(str, years))}; none {side}, so a before/after "
+                   f"comparison around the {reform_year} reform is not possible.")
+    return {"before": b, "after": a, "message": message}
+
+
+def _name_key(name) -> str:
+    return re.sub(r"[\s“”\"'《》()（）]", "", str(name or ""))
+
+
+def project_portfolio(tables, doc_ids: list[str]) -> pd.DataFrame:
+    """Projects of the given documents with their fiscal year (one row per project mention)."""
+    docs = tables["documents"][["doc_id", "fiscal_year", "doc_kind"]]
+    p = tables["projects"]
+    p = p[p["doc_id"].isin(doc_ids)].merge(docs, on="doc_id", how="left")
+    p = p.assign(amount=p["budget"].astype("float64").fillna(p["executed"].astype("float64")))
+    return with_citation(tables, p).reset_index(drop=True)
+
+
+def theme_shares(tables, doc_ids: list[str]) -> pd.DataFrame:
+    """Share (%) of project money by theme per fiscal year: fiscal_year, theme, amount, n_projects, share."""
+    p = project_portfolio(tables, doc_ids)
+    cols = ["fiscal_year", "theme", "amount", "n_projects", "share"]
+    if p.empty:
+        return pd.DataFrame(columns=cols)
+    p["theme"] = p["theme"].fillna("未分类")
+    g = p.groupby(["fiscal_year", "theme"]).agg(amount=("amount", "sum"), n_projects=("name", "size")).reset_index()
+    g["share"] = (g["amount"] / g.groupby("fiscal_year")["amount"].transform("sum") * 100).round(2)
+    return g[cols].sort_values(["fiscal_year", "theme"]).reset_index(drop=True)
+
+
+def project_changes(tables, before_doc: str, after_doc: str) -> pd.DataFrame:
+    """Projects new / discontinued / continued between two documents, with the budget change (万元)."""
+    cols = ["name", "status", "budget_before", "budget_after", "change", "citation_before", "citation_after"]
+    p = project_portfolio(tables, [before_doc, after_doc])
+    if p.empty:
+        return pd.DataFrame(columns=cols)
+    p["key"] = p["name"].map(_name_key)
+    p = p[p["key"] != ""]
+    agg = p.groupby(["doc_id", "key"]).agg(name=("name", "first"), amount=("amount", "sum"),
+                                           citation=("citation", "first")).reset_index()
+    b = agg[agg["doc_id"] == before_doc].set_index("key")
+    a = agg[agg["doc_id"] == after_doc].set_index("key")
+    out = []
+    for key in sorted(set(b.index) | set(a.index)):
+        inb, ina = key in b.index, key in a.index
+        bb = b.loc[key, "amount"] if inb else None
+        aa = a.loc[key, "amount"] if ina else None
+        out.append({"name": (a if ina else b).loc[key, "name"],
+                    "status": "continued" if inb and ina else ("new" if ina else "discontinued"),
+                    "budget_before": bb, "budget_after": aa,
+                    "change": (aa if aa is not None and pd.notna(aa) else 0.0) - (bb if bb is not None and pd.notna(bb) else 0.0),
+                    "citation_before": b.loc[key, "citation"] if inb else None,
+                    "citation_after": a.loc[key, "citation"] if ina else None})
+    df = pd.DataFrame(out, columns=cols)
+    df["change"] = df["change"].round(2)
+    order = {"new": 0, "continued": 1, "discontinued": 2}
+    return df.sort_values(["status", "name"], key=lambda s: s.map(order) if s.name == "status" else s).reset_index(drop=True)
+
+
+def function_transfers(tables, district: str) -> pd.DataFrame:
+    """`reform_events` of a district's documents (which duty moved where, on what basis) with citations."""
+    ids = documents_of(tables, district)["doc_id"]
+    r = tables["reform_events"]
+    r = r[r["doc_id"].isin(ids)]
+    cols = ["doc_id", "effective", "unit", "function", "to_org", "basis", "source_line"]
+    return with_citation(tables, r[cols]).sort_values(["doc_id", "source_line"]).reset_index(drop=True)
+
+
+def project_share_over_time(tables, district: str | None = None) -> pd.DataFrame:
+    """项目支出 / 本年支出合计 (%) per document, from the 合计 row of 支出(决算)表."""
+    recs = []
+    for d in documents_of(tables, district).itertuples():
+        e = rows(tables, d.doc_id, "expenditure")
+        tot = e[e["item"] == "合计"].drop_duplicates("column").set_index("column")
+        if "项目支出" in tot.index and "本年支出合计" in tot.index and tot.loc["本年支出合计", "amount"]:
+            proj, total = float(tot.loc["项目支出", "amount"]), float(tot.loc["本年支出合计", "amount"])
+            recs.append({"doc_id": d.doc_id, "district": d.district, "fiscal_year": int(d.fiscal_year),
+                         "doc_kind": d.doc_kind, "project": proj, "total": total,
+                         "share": round(proj / total * 100, 2), "source_line": int(tot.loc["项目支出", "source_line"])})
+    df = pd.DataFrame(recs, columns=["doc_id", "district", "fiscal_year", "doc_kind", "project", "total", "share",
+                                     "source_line"])
+    return with_citation(tables, df)

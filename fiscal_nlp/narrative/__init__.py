@@ -1,0 +1,80 @@
+"""Narrative stage: 情况说明, 绩效自评, 自评表 and 项目申报表 -> research tables.
+
+Reads a `Document` (and the `line_items` frame of its tables, possibly empty) and writes the
+contract's `variances`, `changes`, `projects`, `facts`, `reform_events` and `checks` tables.
+One module per job:
+  text.py          lines joined into one searchable string with line provenance
+  reasons.py       reason text after a statement; taxonomy classification (YAML + jieba)
+  codes.py         类/款/项 subject -> functional code from `line_items`
+  variances.py     年初预算 vs 支出决算 statements
+  changes.py       year-over-year statements
+  forms.py         “项目名称” blocks and 自评表 execution rows
+  declarations.py  部门项目申报表 (and their 当年预算变动 changes)
+  projects.py      project money rows;   themes.py  project themes (CSV dictionary)
+  facts.py         other scalar facts (declarative rules)
+  reform.py        机构改革 events
+  checks.py        audit rows
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pandas as pd
+
+from fiscal_nlp.ingest.document import Document
+from fiscal_nlp.schema import conform
+
+from .changes import extract_changes
+from .checks import run_checks
+from .codes import CodeResolver
+from .declarations import declaration_changes, read_declarations
+from .facts import extract_facts
+from .projects import extract_projects
+from .reasons import Taxonomy, default_taxonomy
+from .reform import extract_reform_events
+from .text import join_lines
+from .themes import ThemeDictionary, default_themes
+from .variances import extract_variances
+
+__all__ = ["extract_narrative", "extract_rows", "NARRATIVE_TABLES"]
+
+NARRATIVE_TABLES = ("variances", "changes", "projects", "facts", "reform_events", "checks")
+
+
+def extract_rows(doc: Document, line_items: pd.DataFrame | None = None, taxonomy: Taxonomy | None = None,
+                 themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
+    """The narrative rows before conforming (amounts as Decimals, `_`-prefixed internals kept)."""
+    taxonomy = taxonomy or default_taxonomy()
+    themes = themes or default_themes()
+    jt = join_lines(doc)
+    declarations = read_declarations(jt)
+    rows = {
+        "variances": extract_variances(jt, CodeResolver(line_items), taxonomy),
+        "changes": sorted(extract_changes(jt, taxonomy) + declaration_changes(jt, declarations, taxonomy),
+                          key=lambda r: r["_span"][0]),
+        "projects": extract_projects(jt, themes, declarations, is_budget=doc.meta.doc_kind == "budget"),
+        "facts": extract_facts(jt),
+        "reform_events": extract_reform_events(jt, doc.meta.department),
+    }
+    rows["checks"] = run_checks(jt, rows, line_items)
+    return rows
+
+
+def _public(row: dict, doc_id: str) -> dict:
+    out = {"doc_id": doc_id}
+    for key, value in row.items():
+        if key.startswith("_"):
+            continue
+        out[key] = float(value) if isinstance(value, Decimal) else value
+    return out
+
+
+def extract_narrative(doc: Document, line_items: pd.DataFrame | None = None, *, taxonomy: Taxonomy | None = None,
+                      themes: ThemeDictionary | None = None) -> dict[str, pd.DataFrame]:
+    """Extract the narrative tables of one document, each conformed to the data contract.
+
+    `line_items` (the contract's table rows for this document) may be empty: codes then stay
+    null and table comparisons are skipped. Example: `extract_narrative(doc, pd.DataFrame())["variances"]`.
+    """
+    rows = extract_rows(doc, line_items, taxonomy, themes)
+    return {name: conform(name, [_public(r, doc.doc_id) for r in rows[name]]) for name in NARRATIVE_TABLES}

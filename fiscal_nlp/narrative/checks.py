@@ -1,0 +1,370 @@
+"""Narrative stage: audit what the narrative says -> `checks` rows (passing ones too).
+
+Check ids (see `fiscal_nlp.schema.CHECK_IDS`):
+  stated_rate         a printed completion/execution rate vs executed ÷ budget
+  stated_share        a printed “占…%” vs part ÷ total
+  stated_change       a printed change % vs delta ÷ (current − delta); a 申报表 change vs 当年预算 − last year's
+  narrative_vs_table  a narrative figure vs the table cell it restates (only when `line_items` has the table)
+  project_consistency the same project printed with different money; sub-items vs their project
+  project_name_missing a form whose 项目名称 is empty
+  unit_slip           an amount printed in 元 among 万元 parts that sum to it; otherwise parts vs total
+  unparsed_statement  a sentence that mentions 年初预算/预算数/执行数/与…相比 but yielded no row
+
+Tolerances. Amounts are compared in cents (Decimal): equal passes; a gap up to
+`ROUNDING_TOLERANCE_WAN` is severity `rounding`, more is `error`. A printed rate passes when it
+lies in the interval obtained by letting every printed amount vary by ± half a unit of its last
+printed digit, widened by half a unit of the rate's own last digit; a rate that misses is
+`rounding` when the numerator it implies is within `ROUNDING_TOLERANCE_WAN` of the printed one
+(the same ≤ 0.02 万元 rule as amounts), else `error`.
+"""
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from difflib import SequenceMatcher
+
+import pandas as pd
+
+from fiscal_nlp.ingest.document import compact
+from fiscal_nlp.schema import ROUNDING_TOLERANCE_WAN
+
+from .text import JoinedText
+
+CENT = Decimal("0.01")
+TOLERANCE = Decimal(str(ROUNDING_TOLERANCE_WAN))
+# Narrative figure -> (table_key, row item, acceptable columns). Keys are fact keys, change
+# metrics and the overall variance subject.
+TABLE_CELLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "personnel_expenditure": ("gpb_basic", "人员经费合计", ()),
+    "public_expenditure": ("gpb_basic", "公用经费合计", ()),
+    "basic_expenditure": ("expenditure", "合计", ("基本支出",)),
+    "project_expenditure": ("expenditure", "合计", ("项目支出",)),
+    "expenditure_total": ("expenditure", "合计", ("本年支出合计",)),
+    "income_total": ("income", "合计", ("本年收入合计",)),
+    "gpb_basic_expenditure": ("gpb_expenditure", "合计", ("基本支出",)),
+    "gpb_project_expenditure": ("gpb_expenditure", "合计", ("项目支出",)),
+    "gpb_expenditure": ("gpb_expenditure", "合计", ("小计", "合计", "本年支出")),
+    "一般公共预算财政拨款支出": ("gpb_expenditure", "合计", ("小计", "合计", "本年支出")),
+    "财政拨款支出": ("gpb_expenditure", "合计", ("小计", "合计", "本年支出")),
+    "收、支总计": ("summary", "总计", ()),
+    "财政拨款收、支总计": ("fiscal_summary", "总计", ()),
+    "收入合计": ("income", "合计", ("本年收入合计",)),
+    "支出合计": ("expenditure", "合计", ("本年支出合计",)),
+}
+_CODE_COLUMNS = ("小计", "合计", "本年支出")
+_TRIGGER = re.compile(r"年初预算|全年预算|预算数|执行数|与[^,。;]{0,12}相比|比\d{4}年|比上年")
+_HAS_FIGURE = re.compile(r"\d(?:万元|万|元|%)")
+_SUFFIXES = re.compile(r"(?:项目|专项经费|专项资金|经费|费用|资金|费)$")
+_NAME_SIMILARITY = 0.85
+
+
+# ---------------------------------------------------------------- primitives
+def half_unit(printed: Decimal) -> Decimal:
+    """Half a unit of the last printed digit: 2272.01 -> 0.005, 240 -> 0.5."""
+    return Decimal(1).scaleb(printed.as_tuple().exponent) / 2
+
+
+def compare_amounts(expected: Decimal, found: Decimal) -> tuple[bool, str | None]:
+    """(passed, severity) for two amounts in 万元, compared in cents."""
+    gap = abs(expected.quantize(CENT, ROUND_HALF_UP) - found.quantize(CENT, ROUND_HALF_UP))
+    if gap == 0:
+        return True, None
+    return False, "rounding" if gap <= TOLERANCE else "error"
+
+
+def ratio_interval(num: Decimal, den: Decimal) -> tuple[float, float]:
+    """Range of 100·num/den when each printed amount may be off by half its last digit."""
+    hn, hd = half_unit(num), half_unit(den)
+    low_num, high_num = max(abs(num) - hn, Decimal(0)), abs(num) + hn
+    low = float(low_num / (abs(den) + hd) * 100)
+    high = float(high_num / (abs(den) - hd) * 100) if abs(den) > hd else math.inf
+    return low, high
+
+
+def judge_rate(stated: Decimal, num: Decimal, den: Decimal) -> tuple[bool, str | None, float]:
+    """(passed, severity, computed) for a printed percentage of num/den.
+
+    A miss is `rounding` when the numerator the printed rate implies is within
+    `ROUNDING_TOLERANCE_WAN` of the printed numerator, else `error`.
+    """
+    low, high = ratio_interval(num, den)
+    hr = half_unit(stated)
+    s = abs(stated)
+    computed = float(num / den * 100) if den else math.inf
+    if float(s - hr) <= high and float(s + hr) >= low:
+        return True, None, computed
+    implied_low, implied_high = (s - hr) / 100 * abs(den), (s + hr) / 100 * abs(den)
+    hn = half_unit(num)
+    gap = max(implied_low - (abs(num) + hn), (abs(num) - hn) - implied_high, Decimal(0))
+    return False, "rounding" if gap <= TOLERANCE else "error", computed
+
+
+def _row(check: str, passed: bool, severity: str | None, expected, found, detail: str,
+         source_line=None, related_line=None, table_key=None) -> dict:
+    as_float = lambda v: None if v is None or (isinstance(v, float) and math.isinf(v)) else float(v)  # noqa: E731
+    return {"check": check, "passed": passed, "severity": severity, "expected": as_float(expected),
+            "found": as_float(found), "detail": detail, "table_key": table_key,
+            "source_line": source_line, "related_line": related_line}
+
+
+# ---------------------------------------------------------------- tables
+class TableCells:
+    """Look up `line_items` cells by (table_key, item, column) or by functional code."""
+
+    def __init__(self, line_items: pd.DataFrame | None):
+        self.df = None
+        self.tables: set[str] = set()
+        if line_items is not None and not line_items.empty:
+            df = line_items.copy()
+            for col in ("item", "column", "code"):
+                df[col] = df[col].fillna("").astype(str).map(compact)
+            self.df, self.tables = df, set(df["table_key"])
+
+    def _pick(self, rows: pd.DataFrame, columns: tuple[str, ...]):
+        if columns:
+            for col in columns:
+                hit = rows[rows["column"] == col]
+                if len(hit):
+                    rows = hit
+                    break
+            else:
+                return None
+        if rows.empty:
+            return None
+        first = rows.iloc[0]
+        return Decimal(str(round(float(first["amount"]), 6))), int(first["source_line"])
+
+    def cell(self, table_key: str, item: str, columns: tuple[str, ...] = ()):
+        if self.df is None:
+            return None
+        rows = self.df[(self.df["table_key"] == table_key) & (self.df["item"] == item)]
+        return self._pick(rows, columns)
+
+    def coded(self, code: str):
+        if self.df is None:
+            return None
+        rows = self.df[(self.df["table_key"] == "gpb_expenditure") & (self.df["code"] == code)]
+        return self._pick(rows, _CODE_COLUMNS)
+
+
+def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Decimal, line: int, what: str) -> list[dict]:
+    """narrative_vs_table row(s) for one narrative figure; nothing when the table is absent."""
+    if table_key not in cells.tables:
+        return []
+    if hit is None:
+        return [_row("narrative_vs_table", False, "warning", None, value,
+                     f"{what} ({value} 万元): no table cell {label} to compare with", line, None, table_key)]
+    amount, table_line = hit
+    passed, severity = compare_amounts(amount, value)
+    return [_row("narrative_vs_table", passed, severity, amount, value,
+                 f"{what}: narrative {value} 万元 vs table {label} {amount} 万元", line, table_line, table_key)]
+
+
+def _vs_table(cells: TableCells, name: str, value: Decimal, line: int, what: str) -> list[dict]:
+    table_key, item, columns = TABLE_CELLS[name]
+    label = f"{table_key} {item} {'/'.join(columns)}".strip()
+    return _compare_cell(cells, table_key, label, cells.cell(table_key, item, columns), value, line, what)
+
+
+# ---------------------------------------------------------------- per table
+def check_variances(variances: list[dict], cells: TableCells) -> list[dict]:
+    out = []
+    for v in variances:
+        what = f"variance {v['subject']}"
+        if v["stated_rate"] is not None and v["budget"]:
+            passed, severity, computed = judge_rate(v["stated_rate"], v["actual"], v["budget"])
+            out.append(_row("stated_rate", passed, severity, computed, v["stated_rate"],
+                            f"{what}: printed rate {v['stated_rate']}% vs {v['actual']}/{v['budget']}",
+                            v["source_line"]))
+        if v["code"]:
+            out += _compare_cell(cells, "gpb_expenditure", f"gpb_expenditure {v['code']}", cells.coded(v["code"]),
+                                 v["actual"], v["source_line"], f"{what} 支出决算")
+        elif v["subject"] in TABLE_CELLS:
+            out += _vs_table(cells, v["subject"], v["actual"], v["source_line"], f"{what} 支出决算")
+    return out
+
+
+def check_changes(changes: list[dict], cells: TableCells) -> list[dict]:
+    out = []
+    for c in changes:
+        what = f"change {c['metric']}" + (f" ({c['project']})" if c["project"] else "")
+        if c["pct"] is not None and c["current"] is not None:
+            base = c["current"] - c["delta"]
+            passed, severity, computed = judge_rate(c["pct"], c["delta"], base)
+            if (c["pct"] < 0) != (c["delta"] < 0):
+                passed, severity = False, "error"
+            out.append(_row("stated_change", passed, severity, math.copysign(computed, float(c["delta"])), c["pct"],
+                            f"{what}: printed {c['pct']}% vs {c['delta']}/({c['current']}-({c['delta']}))",
+                            c["source_line"]))
+        if c.get("_prior") is not None and not c.get("_derived") and c["current"] is not None:
+            expected = c["current"] - c["_prior"]
+            passed, severity = compare_amounts(expected, c["delta"])
+            out.append(_row("stated_change", passed, severity, expected, c["delta"],
+                            f"{what}: printed change {c['delta']} vs 当年预算 {c['current']} − last year's {c['_prior']}",
+                            c["source_line"]))
+        if c["current"] is not None and not c["project"] and c["metric"] in TABLE_CELLS:
+            out += _vs_table(cells, c["metric"], c["current"], c["source_line"], what)
+    return out
+
+
+def _siblings(facts: list[dict], fact: dict) -> dict[str, dict]:
+    """Facts produced by the same statement (same match end), by key."""
+    return {f["key"]: f for f in facts if f["_span"][1] == fact["_span"][1]}
+
+
+def _preceding(facts: list[dict], key: str, before: int) -> dict | None:
+    hits = [f for f in facts if f["key"] == key and f["_span"][0] <= before]
+    return hits[-1] if hits else None
+
+
+def check_facts(facts: list[dict], cells: TableCells) -> list[dict]:
+    out, slipped = _check_procurement(facts)
+    for f in facts:
+        if f.get("_base"):
+            out += _check_share(facts, f, cells, slipped)
+        if f["key"] == "overall_execution_rate":
+            sib = _siblings(facts, f)
+            budget, executed = sib.get("overall_budget"), sib.get("overall_executed")
+            if budget and executed and budget["value"]:
+                passed, severity, computed = judge_rate(f["value"], executed["value"], budget["value"])
+                out.append(_row("stated_rate", passed, severity, computed, f["value"],
+                                f"department execution rate {f['value']}% vs {executed['value']}/{budget['value']}",
+                                f["source_line"]))
+        if f["key"] in TABLE_CELLS and f["unit"] == "万元":
+            out += _vs_table(cells, f["key"], f["value"], f["source_line"], f"fact {f['key']}")
+    return out
+
+
+def _check_share(facts: list[dict], share: dict, cells: TableCells, slipped: list[dict]) -> list[dict]:
+    part = _siblings(facts, share).get(share["key"].removesuffix("_share"))
+    base = _preceding(facts, share["_base"], share["_span"][0])
+    base_value, base_line = (base["value"], base["source_line"]) if base else (None, None)
+    note = ""
+    if base is not None and any(base is s for s in slipped):
+        base_value, note = base["_printed"], " (base read in 万元: its 元 unit is a slip)"
+    if base is None and share["_base"] in TABLE_CELLS:
+        hit = cells.cell(*TABLE_CELLS[share["_base"]])
+        base_value, base_line = hit if hit else (None, None)
+    if part is None or base_value is None or not base_value:
+        return []
+    passed, severity, computed = judge_rate(share["value"], part["value"], base_value)
+    return [_row("stated_share", passed, severity, computed, share["value"],
+                 f"{share['key']}: printed {share['value']}% vs {part['value']}/{share['_base']} {base_value}{note}",
+                 share["source_line"], base_line)]
+
+
+def _check_procurement(facts: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Parts (货物/工程/服务) vs 政府采购 total; returns (check rows, totals whose 元 is a slip for 万元)."""
+    out, slipped = [], []
+    for total in (f for f in facts if f["key"] == "procurement_total"):
+        s = total["text"]
+        parts = [f for f in facts if f["key"] in ("procurement_goods", "procurement_works", "procurement_services")
+                 and f["text"] == s]
+        if not parts:
+            continue
+        parts_sum = sum((p["value"] for p in parts), Decimal(0))
+        if total.get("_printed_unit") == "元" and total["_printed"] == parts_sum:
+            out.append(_row("unit_slip", False, "error", parts_sum, total["value"],
+                            f"政府采购支出总额 printed {total['_printed']} 元 ({total['value']} 万元) but its parts sum to "
+                            f"{parts_sum} 万元: the unit is a slip for 万元", total["source_line"], parts[0]["source_line"]))
+            slipped.append(total)
+            continue
+        passed, severity = compare_amounts(total["value"], parts_sum)
+        out.append(_row("unit_slip" if passed else "row_sum", passed, severity, total["value"], parts_sum,
+                        f"政府采购 parts (货物/工程/服务) sum {parts_sum} vs total {total['value']} 万元",
+                        total["source_line"], parts[0]["source_line"]))
+    return out, slipped
+
+
+def _norm_name(name: str) -> str:
+    name = re.sub(r"[“”\"'《》\s]", "", name)
+    while (stripped := _SUFFIXES.sub("", name)) != name and stripped:
+        name = stripped
+    return name
+
+
+def _same_project(a: str, b: str) -> bool:
+    na, nb = _norm_name(a), _norm_name(b)
+    return na == nb or SequenceMatcher(None, na, nb).ratio() >= _NAME_SIMILARITY
+
+
+def check_projects(projects: list[dict]) -> list[dict]:
+    out = []
+    groups: list[list[dict]] = []
+    for p in projects:
+        if p["stated_rate"] is not None and p["budget"] and p["executed"] is not None:
+            passed, severity, computed = judge_rate(p["stated_rate"], p["executed"], p["budget"])
+            out.append(_row("stated_rate", passed, severity, computed, p["stated_rate"],
+                            f"{p['source_kind']} {p['name']}: printed rate {p['stated_rate']}% vs "
+                            f"{p['executed']}/{p['budget']}", p["source_line"]))
+        if p["name"] is None:
+            out.append(_row("project_name_missing", False, "warning", None, p["budget"],
+                            f"{p['source_kind']} form without a project name (budget {p['budget']})", p["source_line"]))
+            continue
+        if p["total_budget"] is not None and p["budget"] is not None and p["total_budget"] < p["budget"]:
+            out.append(_row("project_consistency", False, "error", p["total_budget"], p["budget"],
+                            f"{p['name']}: 当年预算 {p['budget']} exceeds 项目总预算 {p['total_budget']}", p["source_line"]))
+        if p["source_kind"] == "sub_item":
+            continue
+        group = next((g for g in groups if _same_project(g[0]["name"], p["name"])), None)
+        if group is None:
+            groups.append([p])
+        else:
+            group.append(p)
+    for group in groups:
+        for field_name in ("budget", "executed"):
+            rows = [p for p in group if p[field_name] is not None]
+            for other in rows[1:]:
+                first = rows[0]
+                passed, severity = compare_amounts(first[field_name], other[field_name])
+                out.append(_row("project_consistency", passed, severity, first[field_name], other[field_name],
+                                f"{other['name']} {field_name}: {first['source_kind']} {first[field_name]} vs "
+                                f"{other['source_kind']} {other[field_name]}", other["source_line"], first["source_line"]))
+    out += _check_sub_items(projects)
+    return out
+
+
+def _check_sub_items(projects: list[dict]) -> list[dict]:
+    out, parent, subs = [], None, []
+
+    def flush():
+        if parent is not None and subs:
+            field_name = "executed" if parent["executed"] is not None else "budget"
+            total = sum((s["executed"] if s["executed"] is not None else s["budget"] for s in subs), Decimal(0))
+            passed, severity = compare_amounts(parent[field_name], total)
+            out.append(_row("project_consistency", passed, severity, parent[field_name], total,
+                            f"{parent['name']}: sub-items ({'、'.join(s['name'] for s in subs)}) sum {total} vs "
+                            f"{field_name} {parent[field_name]}", subs[0]["source_line"], parent["source_line"]))
+
+    for p in projects:
+        if p["source_kind"] == "sub_item":
+            subs.append(p)
+        elif p["source_kind"] == "self_evaluation":
+            flush()
+            parent, subs = p, []
+    flush()
+    return out
+
+
+def check_unparsed(jt: JoinedText, spans: list[tuple[int, int]]) -> list[dict]:
+    """Sentences that look like budget statements but overlap no extracted row."""
+    out = []
+    for start, end in jt.sentences():
+        sentence = jt.text[start:end]
+        if not (_TRIGGER.search(sentence) and _HAS_FIGURE.search(sentence)):
+            continue
+        if any(s < end and start < e for s, e in spans):
+            continue
+        out.append(_row("unparsed_statement", False, "warning", None, None,
+                        f"statement not parsed: {sentence.strip()[:160]}", jt.source_line(start)))
+    return out
+
+
+def run_checks(jt: JoinedText, tables: dict[str, list[dict]], line_items: pd.DataFrame | None) -> list[dict]:
+    """All narrative checks of one document (rows without doc_id)."""
+    cells = TableCells(line_items)
+    spans = [r["_span"] for rows in tables.values() for r in rows]
+    return (check_variances(tables["variances"], cells) + check_changes(tables["changes"], cells)
+            + check_facts(tables["facts"], cells) + check_projects(tables["projects"])
+            + check_unparsed(jt, spans))

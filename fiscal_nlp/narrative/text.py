@@ -1,0 +1,172 @@
+"""Narrative stage, step 1: one searchable string per document, with line provenance.
+
+pdftotext-style exports break sentences across lines and blank lines (“年初预算为 2,417.70万\\n\\n元”),
+so statements are matched on the document's lines *joined*: whitespace is dropped (kept as one
+space only between two ASCII digits/letters, “1.5 万” vs “2 025”), blank lines vanish, and a
+line that opens a heading, an enumerated item (“1.”, “(一)”, “①”) or a tab-separated table row
+starts on a fresh “\\n”. Every offset in the joined text maps back to the source line where it
+came from, so a statement's `source_line` is the line where it starts.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from fiscal_nlp.ingest.document import Document, Line
+
+# An amount as printed: “2,417.70”, “645.72”, “1492.009583”, “0”.
+NUM = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# Money unit right after an amount; “万” alone (“减少 10 万”) means 万元.
+MONEY_UNIT = r"(?:万元|万|元)"
+
+_LINE_OPENER = re.compile(
+    r"^(?:第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+[、.]|[(（][一二三四五六七八九十\d]{1,3}[)）]"
+    r"|\d{1,2}[.、](?!\d)|[①-⑳]|图\s*\d|表\s*\d|附[件表]|部门项目申报表|项目名称)"
+)
+_SECTION = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+、)")
+# A heading alone on its line (“一、收入支出决算总体情况说明”, “(一) 自评得分”, “图 1：…”): the
+# next line starts a new statement, so a break is inserted after it too.
+_HEADING = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|图\s*\d)")
+_SENTENCE_MARK = re.compile(r"[。,;，；]")
+_PAGE_FOOTER = re.compile(r"^[-—–]\s*\d+\s*[-—–]$")
+_KEEP_SPACE_LEFT = re.compile(r"[0-9A-Za-z.%]$")
+_KEEP_SPACE_RIGHT = re.compile(r"^[0-9A-Za-z]")
+_WS_RUN = re.compile(r"\s+")
+
+
+def squeeze(text: str) -> str:
+    """Drop whitespace except one space between ASCII alphanumerics: “年初预算为 2,417.70 万元” -> “年初预算为2,417.70万元”."""
+    parts = _WS_RUN.split(text.strip())
+    out = parts[0] if parts else ""
+    for part in parts[1:]:
+        if _KEEP_SPACE_LEFT.search(out) and _KEEP_SPACE_RIGHT.search(part):
+            out += " "
+        out += part
+    return out
+
+
+def to_decimal(printed: str) -> Decimal:
+    """“2,417.70” -> Decimal('2417.70') (the printed precision is kept: it sets rounding intervals)."""
+    return Decimal(printed.replace(",", ""))
+
+
+def to_wan(printed: str, unit: str | None) -> Decimal:
+    """An amount in 万元: “21900000”, “元” -> Decimal('2190'); “45”, “万” -> Decimal('45')."""
+    value = to_decimal(printed)
+    return value / Decimal(10000) if unit == "元" else value
+
+
+@dataclass
+class JoinedText:
+    """The document's lines joined into `text`, with `starts[i]` the offset where `lines[i]` begins."""
+
+    text: str
+    starts: list[int] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    _sections: list[tuple[int, str]] = field(default_factory=list)
+
+    def line_at(self, offset: int) -> Line:
+        i = bisect.bisect_right(self.starts, offset) - 1
+        return self.lines[max(i, 0)]
+
+    def source_line(self, offset: int) -> int:
+        """1-based source line of the character at `offset`, skipping leading separators."""
+        while offset < len(self.text) - 1 and self.text[offset] in "\n ":
+            offset += 1
+        return self.line_at(offset).number
+
+    def page(self, offset: int) -> int | None:
+        return self.line_at(offset).page
+
+    def section_at(self, offset: int) -> str:
+        """The heading line (“五、一般公共预算财政拨款支出决算情况说明”) governing `offset`, or ''."""
+        i = bisect.bisect_right([s for s, _ in self._sections], offset) - 1
+        return self._sections[i][1] if i >= 0 else ""
+
+    def sentence_span(self, offset: int) -> tuple[int, int]:
+        """[start, end) of the sentence around `offset`: bounded by “。” and line-opener breaks."""
+        start = max(self.text.rfind("。", 0, offset), self.text.rfind("\n", 0, offset)) + 1
+        ends = [i for i in (self.text.find("。", offset), self.text.find("\n", offset)) if i >= 0]
+        end = min(ends) + 1 if ends else len(self.text)
+        return start, end
+
+    def sentences(self) -> list[tuple[int, int]]:
+        spans, start = [], 0
+        for m in re.finditer(r"[。\n]", self.text):
+            if m.end() - start > 1:
+                spans.append((start, m.end()))
+            start = m.end()
+        if start < len(self.text):
+            spans.append((start, len(self.text)))
+        return spans
+
+
+def join_lines(doc: Document) -> JoinedText:
+    """Join `doc.lines` into one `JoinedText` (see the module docstring for the rules)."""
+    chunks: list[str] = []
+    joined = JoinedText("")
+    length = 0
+    prev_tabbed = prev_heading = False
+    for line in doc.lines:
+        raw = line.text.strip()
+        if not raw or _PAGE_FOOTER.match(raw):
+            continue
+        squeezed = squeeze(raw)
+        tabbed = "\t" in line.text
+        if chunks:
+            if tabbed or prev_tabbed or prev_heading or _LINE_OPENER.match(raw):
+                sep = "\n"
+            elif _KEEP_SPACE_LEFT.search(chunks[-1]) and _KEEP_SPACE_RIGHT.search(squeezed):
+                sep = " "
+            else:
+                sep = ""
+            chunks.append(sep)
+            length += len(sep)
+        if _SECTION.match(raw):
+            joined._sections.append((length, squeezed))
+        joined.starts.append(length)
+        joined.lines.append(line)
+        chunks.append(squeezed)
+        length += len(squeezed)
+        prev_tabbed = tabbed
+        prev_heading = bool(_HEADING.match(raw)) and len(squeezed) <= 40 and not _SENTENCE_MARK.search(squeezed)
+    joined.text = "".join(chunks)
+    return joined
+
+
+_LEADING_NOISE = re.compile(
+    r"^(?:[\n ]|其中[:：]|[(（]?\d{1,2}[)）.、]|[(（][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+[、是]"
+    r"|\d{4}年(?:度)?|\d{4}度|[,，;；:：])+"
+)
+
+
+_YEAR_MARK = re.compile(r"\d{4}年度?|\d{4}度")
+
+
+def strip_subject(text: str) -> str:
+    """The subject of a statement, without enumerators, “其中：” or the year that opens it.
+
+    “(1)2021年度财政拨款支出” -> “财政拨款支出”. A heading glued to the sentence by the joining
+    (“(三)…具体情况2024年度一般公共预算财政拨款支出”) is dropped with everything up to the last
+    year mark, since template sentences open with the year.
+    """
+    text = text.strip("\n ")
+    years = list(_YEAR_MARK.finditer(text))
+    if years and years[-1].end() < len(text):
+        text = text[years[-1].end():]
+    return _LEADING_NOISE.sub("", text).strip("。,;:")
+
+
+def subject_start(text: str, start: int, end: int) -> int:
+    """Offset where the subject in text[start:end] begins, by the rules of `strip_subject`.
+
+    Used for `source_line`: “1.预算收入情况2024年部门收入预算…” starts at “2024年”.
+    """
+    years = [m for m in _YEAR_MARK.finditer(text, start, end) if m.end() < end]
+    if years:
+        return years[-1].start()
+    while start < end and text[start] in "\n ":
+        start += 1
+    return start

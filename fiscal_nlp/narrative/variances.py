@@ -1,0 +1,80 @@
+"""Narrative stage: budget-vs-actual statements (年初预算 vs 支出决算) -> `variances` rows.
+
+Phrasings of the national final-account template, all matched on the joined text:
+  “一般公共服务支出(类)。年初预算为2272.01万元，支出决算为2727.90万元，完成年初预算的120.07%，
+   支出决算数大于年初预算数的主要原因是新增了终端采购项目。”
+  “…年初预算为0万元，支出决算为35万元，支出决算数大于年初预算数的主要原因是年中追加预算。” (no rate)
+  ““三公”经费财政拨款支出全年预算为0万元，支出决算为0万元。”
+  “公务接待费支出决算为0.00万元，完成年初预算的0.00%，比年初预算减少2.00万元，主要原因是…”
+    (no budget printed: budget = actual − the printed difference; without a difference the
+     statement is left to the `unparsed_statement` check).
+Amounts are Decimals as printed (precision drives the rate checks); `_span` is internal.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from .codes import CodeResolver
+from .reasons import Taxonomy, find_reason
+from .text import NUM, JoinedText, strip_subject, subject_start, to_decimal
+
+_RATE = rf"(?:,?完成(?:年初)?预算(?:数)?的?(?P<rate>{NUM})%)?"
+_FULL = re.compile(
+    rf"(?P<subject>[^。;\n]*?)。?(?:年初|全年)?预算(?:数)?为?(?P<budget>{NUM})万元,?"
+    rf"(?:支出)?决算(?:数)?为?(?P<actual>{NUM})万元" + _RATE
+)
+_ACTUAL_ONLY = re.compile(
+    rf"(?P<subject>[^。;\n]*?)支出决算(?:数)?为?(?P<actual>{NUM})万元,完成年初预算(?:数)?的?(?P<rate>{NUM})%"
+    rf"(?:,比年初预算(?P<dir>增加\(减少\)|增加|减少)(?P<delta>{NUM})万元)?"
+)
+
+
+def _budget_from_difference(actual: Decimal, direction: str | None, delta: str | None) -> Decimal | None:
+    """Budget implied by “比年初预算减少2.00万元”: actual + 2.00; an unsigned “增加(减少)” only when 0."""
+    if delta is None:
+        return None
+    d = to_decimal(delta)
+    if direction == "增加":
+        return actual - d
+    if direction == "减少":
+        return actual + d
+    return actual if d == 0 else None
+
+
+def extract_variances(jt: JoinedText, resolver: CodeResolver, taxonomy: Taxonomy) -> list[dict]:
+    """All budget-vs-actual statements of a document, in text order."""
+    text = jt.text
+    found: list[tuple[re.Match, Decimal]] = [(m, to_decimal(m["budget"])) for m in _FULL.finditer(text)]
+    taken = [m.span() for m, _ in found]
+    for m in _ACTUAL_ONLY.finditer(text):
+        if any(s < m.end() and m.start() < e for s, e in taken):
+            continue
+        budget = _budget_from_difference(to_decimal(m["actual"]), m["dir"], m["delta"])
+        if budget is not None:
+            found.append((m, budget))
+    found.sort(key=lambda pair: pair[0].start())
+
+    rows = []
+    for i, (m, budget) in enumerate(found):
+        subject = strip_subject(m["subject"])
+        if not subject:
+            continue
+        actual = to_decimal(m["actual"])
+        stop = found[i + 1][0].start() if i + 1 < len(found) else None
+        reason = find_reason(text, m.end(), stop)
+        start = subject_start(text, m.start("subject"), m.end("subject"))
+        rows.append({
+            "subject": subject,
+            "code": resolver.resolve(subject),
+            "budget": budget,
+            "actual": actual,
+            "stated_rate": to_decimal(m["rate"]) if m["rate"] else None,
+            "computed_rate": float(actual / budget * 100) if budget else None,
+            "reason": reason,
+            "reason_category": taxonomy.classify(reason),
+            "source_line": jt.source_line(start),
+            "page": jt.page(start),
+            "_span": (m.start(), m.end()),
+        })
+    return rows
