@@ -44,6 +44,8 @@ NARRATIVE_TABLES = ("variances", "changes", "projects", "facts", "reform_events"
 def extract_rows(doc: Document, line_items: pd.DataFrame | None = None, taxonomy: Taxonomy | None = None,
                  themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
     """The narrative rows before conforming (amounts as Decimals, `_`-prefixed internals kept)."""
+    if line_items is not None and "doc_id" in line_items and (line_items["doc_id"] == doc.doc_id).any():
+        line_items = line_items[line_items["doc_id"] == doc.doc_id]
     taxonomy = taxonomy or default_taxonomy()
     themes = themes or default_themes()
     jt = join_lines(doc)

@@ -100,11 +100,14 @@ def judge_rate(stated: Decimal, num: Decimal, den: Decimal) -> tuple[bool, str |
     return False, "rounding" if gap <= TOLERANCE else "error", computed
 
 
+def _as_float(value) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isinf(value)) else float(value)
+
+
 def _row(check: str, passed: bool, severity: str | None, expected, found, detail: str,
          source_line=None, related_line=None, table_key=None) -> dict:
-    as_float = lambda v: None if v is None or (isinstance(v, float) and math.isinf(v)) else float(v)  # noqa: E731
-    return {"check": check, "passed": passed, "severity": severity, "expected": as_float(expected),
-            "found": as_float(found), "detail": detail, "table_key": table_key,
+    return {"check": check, "passed": passed, "severity": severity, "expected": _as_float(expected),
+            "found": _as_float(found), "detail": detail, "table_key": table_key,
             "source_line": source_line, "related_line": related_line}
 
 

@@ -35,8 +35,7 @@ _REFORM_WORDS = re.compile(r"机构改革|机构编制|职能划转")
 
 def _context(jt: JoinedText, start: int) -> tuple[str | None, str | None]:
     """(effective, basis) from the text before `start` in the same section."""
-    section_start = max((s for s, _ in jt._sections if s <= start), default=0)
-    window = jt.text[section_start:start + 1]
+    window = jt.text[jt.section_start(start):start + 1]
     dates = list(_DATE.finditer(window))
     bases = [b for b in _BASIS.finditer(window) if _REFORM_WORDS.search(b.group())]
     basis = bases[-1].group() if bases else None

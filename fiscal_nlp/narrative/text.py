@@ -1,11 +1,15 @@
 """Narrative stage, step 1: one searchable string per document, with line provenance.
 
 pdftotext-style exports break sentences across lines and blank lines (“年初预算为 2,417.70万\\n\\n元”),
-so statements are matched on the document's lines *joined*: whitespace is dropped (kept as one
-space only between two ASCII digits/letters, “1.5 万” vs “2 025”), blank lines vanish, and a
-line that opens a heading, an enumerated item (“1.”, “(一)”, “①”) or a tab-separated table row
-starts on a fresh “\\n”. Every offset in the joined text maps back to the source line where it
-came from, so a statement's `source_line` is the line where it starts.
+so statements are matched on the document's lines *joined*:
+  * whitespace inside a line is dropped, except one space between two ASCII digits/letters
+    (“1170.83 1012.84” stay two numbers);
+  * wrapped lines are glued with nothing (a wrap may split a number) and blank lines vanish;
+  * a line that opens a heading, an enumerated item (“1.”, “(一)”, “①”) or a tab-separated table
+    row starts on a fresh “\\n”; so does the line after a heading alone on its line, or after a
+    line the source cut off (ending in U+FFFD “�”).
+Every offset in the joined text maps back to the source line it came from, so a statement's
+`source_line` is the line where it starts.
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ _SECTION = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一二�
 # next line starts a new statement, so a break is inserted after it too.
 _HEADING = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]|图\s*\d)")
 _SENTENCE_MARK = re.compile(r"[。,;，；]")
+# The source cut very long lines and marked the cut with U+FFFD: the next line is not a continuation.
+TRUNCATED = "\ufffd"
 _PAGE_FOOTER = re.compile(r"^[-—–]\s*\d+\s*[-—–]$")
 _KEEP_SPACE_LEFT = re.compile(r"[0-9A-Za-z.%]$")
 _KEEP_SPACE_RIGHT = re.compile(r"^[0-9A-Za-z]")
@@ -85,6 +91,11 @@ class JoinedText:
         i = bisect.bisect_right([s for s, _ in self._sections], offset) - 1
         return self._sections[i][1] if i >= 0 else ""
 
+    def section_start(self, offset: int) -> int:
+        """Offset of the heading governing `offset` (0 before the first heading)."""
+        i = bisect.bisect_right([s for s, _ in self._sections], offset) - 1
+        return self._sections[i][0] if i >= 0 else 0
+
     def sentence_span(self, offset: int) -> tuple[int, int]:
         """[start, end) of the sentence around `offset`: bounded by “。” and line-opener breaks."""
         start = max(self.text.rfind("。", 0, offset), self.text.rfind("\n", 0, offset)) + 1
@@ -108,7 +119,7 @@ def join_lines(doc: Document) -> JoinedText:
     chunks: list[str] = []
     joined = JoinedText("")
     length = 0
-    prev_tabbed = prev_heading = False
+    prev_tabbed = prev_heading = prev_cut = False
     for line in doc.lines:
         raw = line.text.strip()
         if not raw or _PAGE_FOOTER.match(raw):
@@ -116,12 +127,8 @@ def join_lines(doc: Document) -> JoinedText:
         squeezed = squeeze(raw)
         tabbed = "\t" in line.text
         if chunks:
-            if tabbed or prev_tabbed or prev_heading or _LINE_OPENER.match(raw):
-                sep = "\n"
-            elif _KEEP_SPACE_LEFT.search(chunks[-1]) and _KEEP_SPACE_RIGHT.search(squeezed):
-                sep = " "
-            else:
-                sep = ""
+            opens = tabbed or prev_tabbed or prev_heading or prev_cut or _LINE_OPENER.match(raw)
+            sep = "\n" if opens else ""  # a wrapped line may split a number: “23” + “30.28万元”
             chunks.append(sep)
             length += len(sep)
         if _SECTION.match(raw):
@@ -131,6 +138,7 @@ def join_lines(doc: Document) -> JoinedText:
         chunks.append(squeezed)
         length += len(squeezed)
         prev_tabbed = tabbed
+        prev_cut = squeezed.endswith(TRUNCATED)
         prev_heading = bool(_HEADING.match(raw)) and len(squeezed) <= 40 and not _SENTENCE_MARK.search(squeezed)
     joined.text = "".join(chunks)
     return joined
@@ -143,19 +151,22 @@ _LEADING_NOISE = re.compile(
 
 
 _YEAR_MARK = re.compile(r"\d{4}年度?|\d{4}度")
+# What may precede a subject inside its clause: the year, a “…具体包括：” lead-in, an item number.
+_SUBJECT_OPENERS = (_YEAR_MARK, re.compile(r"[:：]"), re.compile(r"[(（]\d{1,2}[)）]"))
 
 
 def strip_subject(text: str) -> str:
     """The subject of a statement, without enumerators, “其中：” or the year that opens it.
 
-    “(1)2021年度财政拨款支出” -> “财政拨款支出”. A heading glued to the sentence by the joining
-    (“(三)…具体情况2024年度一般公共预算财政拨款支出”) is dropped with everything up to the last
-    year mark, since template sentences open with the year.
+    “(1)2021年度财政拨款支出” -> “财政拨款支出”. Text glued before the subject by the joining
+    (“(三)…具体情况2024年度…”, “2.社会保障和就业支出具体包括：(1)社会保障…”) is dropped up to
+    the last year mark, colon or item number, since template sentences open with those.
     """
     text = text.strip("\n ")
-    years = list(_YEAR_MARK.finditer(text))
-    if years and years[-1].end() < len(text):
-        text = text[years[-1].end():]
+    for mark in _SUBJECT_OPENERS:
+        hits = [m for m in mark.finditer(text) if m.end() < len(text)]
+        if hits:
+            text = text[hits[-1].end():]
     return _LEADING_NOISE.sub("", text).strip("。,;:")
 
 
@@ -164,9 +175,10 @@ def subject_start(text: str, start: int, end: int) -> int:
 
     Used for `source_line`: “1.预算收入情况2024年部门收入预算…” starts at “2024年”.
     """
-    years = [m for m in _YEAR_MARK.finditer(text, start, end) if m.end() < end]
-    if years:
-        return years[-1].start()
+    for mark in _SUBJECT_OPENERS:
+        hits = [m for m in mark.finditer(text, start, end) if m.end() < end]
+        if hits:
+            start = hits[-1].start()
     while start < end and text[start] in "\n ":
         start += 1
     return start

@@ -19,7 +19,7 @@ from .codes import CodeResolver
 from .reasons import Taxonomy, find_reason
 from .text import NUM, JoinedText, strip_subject, subject_start, to_decimal
 
-_RATE = rf"(?:,?完成(?:年初)?预算(?:数)?的?(?P<rate>{NUM})%)?"
+_RATE = rf"(?:,?(?:完成|为|占)(?:年初)?预算(?:数)?的?(?P<rate>{NUM})%)?"
 _FULL = re.compile(
     rf"(?P<subject>[^。;\n]*?)。?(?:年初|全年)?预算(?:数)?为?(?P<budget>{NUM})万元,?"
     rf"(?:支出)?决算(?:数)?为?(?P<actual>{NUM})万元" + _RATE

@@ -1,0 +1,214 @@
+"""Unit tests of fiscal_nlp.analysis on the seed extraction; expected numbers read from the documents."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import fiscal_nlp.analysis as A
+
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "data" / "raw"
+HY21, QS21, QS24, HY24, WC19 = ("hanyang-dsjzx-2021-final", "qingshan-dsjzx-2021-budget",
+                                "qingshan-dsjzx-2024-final", "hanyang-dsjzx-2024-budget", "wuchang-dsjzx-2019-final")
+
+
+def _tables_only(raw: Path) -> dict:
+    """Tables + audit without the narrative stage (used only while `fiscal_nlp.narrative` is unavailable)."""
+    from fiscal_nlp.ingest import IngestError, identify, read_document
+    from fiscal_nlp.pipeline import list_documents, merge
+    from fiscal_nlp.schema import conform
+    from fiscal_nlp.tables import extract_line_items
+    from fiscal_nlp.validate import audit
+
+    results = []
+    for p in list_documents(raw):
+        try:
+            doc = read_document(p)
+            identify(doc, {})
+        except IngestError as exc:
+            results.append({"errors": pd.DataFrame([{"source_file": p.name, "kind": exc.kind, "message": exc.message}])})
+            continue
+        li, table_checks = extract_line_items(doc)
+        m = doc.meta
+        results.append({"documents": pd.DataFrame([{
+            "doc_id": m.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": m.district,
+            "department": m.department, "fiscal_year": m.fiscal_year, "doc_kind": m.doc_kind, "unit": m.unit,
+            "format": doc.format, "n_lines": len(doc.lines), "n_pages": doc.n_pages}]),
+            "line_items": li, "checks": pd.concat([conform("checks", table_checks), audit(doc, li)], ignore_index=True)})
+    return merge(results)
+
+
+def write_processed(tables: dict, out: Path) -> Path:
+    """Write contract tables; empty tables straight from the Arrow schema."""
+    import pyarrow.parquet as pq
+
+    from fiscal_nlp.schema import TABLES, arrow_schema, conform, to_arrow
+    from fiscal_nlp.store import write_tables
+
+    try:
+        write_tables(tables, out)
+    except Exception:  # store cannot write an empty map column (reported upstream): write directly
+        out.mkdir(parents=True, exist_ok=True)
+        for name in TABLES:
+            df = tables.get(name)
+            tbl = arrow_schema(name).empty_table() if df is None or df.empty else to_arrow(name, conform(name, df))
+            pq.write_table(tbl, out / f"{name}.parquet")
+    return out
+
+
+def build_seed_processed(out: Path, raw: Path = RAW) -> Path:
+    """Extract the seeds into `out` with the real pipeline; falls back to tables+audit when the
+    narrative stage cannot run yet (then `documents` would be empty)."""
+    import fiscal_nlp
+
+    tables = fiscal_nlp.extract(raw, progress=False)
+    if tables["documents"].empty:
+        tables = _tables_only(raw)
+    return write_processed(tables, out)
+
+
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory):
+    return A.load(build_seed_processed(tmp_path_factory.mktemp("processed")))
+
+
+def test_documents_found(tables):
+    assert A.find_doc_id(tables, "汉阳区", 2021, "final") == HY21
+    assert A.find_doc_id(tables, "青山区", 2024) == QS24
+    assert A.find_doc_id(tables, "武昌区", 2024) is None
+
+
+def test_basic_vs_project_hanyang_2021(tables):
+    bvp = A.basic_vs_project(tables, HY21).set_index("kind")
+    # 000 line 154: 合计 2,785.73 | 386.43 | 2,399.30
+    assert bvp.loc["基本支出", "amount"] == pytest.approx(386.43)
+    assert bvp.loc["项目支出", "amount"] == pytest.approx(2399.30)
+    assert bvp.loc["项目支出", "share"] == pytest.approx(2399.30 / 2785.73 * 100)
+    assert bvp.loc["基本支出", "citation"] == "000_b48aa8d80c836ecf.txt:154"
+
+
+def test_expenditure_by_class_qingshan_2024(tables):
+    by = A.expenditure_by_function(tables, QS24, level=1).set_index("code")
+    expected = {"201": 1076.50, "208": 39.85, "210": 40.93, "221": 44.15, "229": 261.62}  # 003 lines 197-215
+    assert by["total"].astype(float).round(2).to_dict() == expected
+    assert by.loc["201", "basic"] == pytest.approx(325.75)
+    assert by.loc["201", "project"] == pytest.approx(750.75)
+    assert by.loc["229", "citation"] == "003_4a269030347ad5ed.txt:215"
+    lvl3 = A.expenditure_by_function(tables, QS24, level=3).set_index("code")
+    assert lvl3.loc["2010350", "total"] == pytest.approx(290.75)
+
+
+def test_revenue_and_personnel_hanyang_2021(tables):
+    rev = A.revenue_by_source(tables, HY21)
+    assert rev["amount"].astype(float).tolist() == pytest.approx([2784.51, 0.22])  # lines 83, 90
+    assert rev["citation"].tolist() == ["000_b48aa8d80c836ecf.txt:83", "000_b48aa8d80c836ecf.txt:90"]
+    pvp = A.personnel_vs_public(tables, HY21).set_index("category")
+    assert pvp.loc["人员经费", "amount"] == pytest.approx(372.95)  # line 283
+    assert pvp.loc["公用经费", "amount"] == pytest.approx(13.48)
+    eco = A.economic_breakdown(tables, HY21).set_index("code")
+    assert eco.loc["301", "amount"] == pytest.approx(372.53)
+
+
+def test_audit_summary_and_failed_checks(tables):
+    summary = A.audit_summary(tables, HY21)
+    assert summary["total"].sum() == len(tables["checks"].query("doc_id == @HY21"))
+    failed = A.failed_checks(tables, [HY21, QS24])
+    assert len(failed) == (~tables["checks"].query("doc_id in [@HY21, @QS24]")["passed"].astype(bool)).sum()
+    assert failed["citation"].notna().all()
+    assert failed["citation"].str.match(r"^00[03]_[0-9a-f]+\.txt:\d+$").all()
+    assert set(A.failed_checks(tables, [QS24], include_rounding=False)["severity"]) <= {"error", "warning", "info"}
+
+
+def test_project_share_over_time(tables):
+    share = A.project_share_over_time(tables).set_index("doc_id")["share"].astype(float).to_dict()
+    assert share[HY21] == pytest.approx(86.13)   # 2399.30 / 2785.73
+    assert share[QS24] == pytest.approx(69.28)   # 1013.67 / 1463.06 (003 line 419 prints 69.3%)
+    assert share[WC19] == pytest.approx(87.00)   # 2204.00 / 2533.25
+
+
+def test_reform_pairs(tables):
+    qs = A.reform_pair(tables, "青山区", 2024)
+    assert (qs["before"].doc_id, qs["after"].doc_id, qs["message"]) == (QS21, QS24, None)
+    hy = A.reform_pair(tables, "汉阳区", 2024)
+    assert (hy["before"].doc_id, hy["after"].doc_id) == (HY21, HY24)
+
+
+def test_wuchang_has_no_comparison(tables):
+    wc = A.reform_pair(tables, "武昌区", 2024)
+    assert wc["before"] is not None and wc["after"] is None
+    assert "2019" in wc["message"] and "not possible" in wc["message"]
+
+
+def test_district_summary_and_completeness(tables):
+    s = A.district_summary(tables).set_index("doc_id")
+    assert s.loc[HY21, "total_expenditure"] == pytest.approx(2785.73)
+    assert s.loc[HY21, "personnel_cost"] == pytest.approx(372.95)
+    assert 0 <= s.loc[HY21, "audit_pass_rate"] <= 100
+    comp = A.disclosure_completeness(tables)
+    hy = comp[(comp.doc_id == HY21) & (comp.kind == "table")].set_index("item")["present"]
+    assert hy["expenditure"] and hy["gpb_basic"] and not hy["soe_capital"]
+    score = A.completeness_score(comp).set_index("doc_id")
+    assert score.loc[HY21, "n_required"] == len(A.REQUIRED_TABLES["final"]) + len(A.REQUIRED_EXPLANATIONS)
+
+
+# ---------------------------------------------------------------- narrative tables (rows as the documents print them)
+def _with(tables, **frames):
+    from fiscal_nlp.schema import conform
+
+    return {**tables, **{k: conform(k, pd.DataFrame(v)) for k, v in frames.items()}}
+
+
+def test_variance_table_and_unexplained(tables):
+    rows = [  # 000 lines 381, 383, 385
+        {"doc_id": HY21, "subject": "一般公共服务支出(类)", "code": "201", "budget": 2272.01, "actual": 2727.90,
+         "stated_rate": 120.07, "computed_rate": 2727.90 / 2272.01 * 100, "reason": None, "source_line": 381},
+        {"doc_id": HY21, "subject": "社会保障和就业支出(类)", "code": "208", "budget": 24.53, "actual": 24.53,
+         "stated_rate": 100.0, "computed_rate": 100.0, "reason": None, "source_line": 383},
+        {"doc_id": HY21, "subject": "卫生健康支出(类)", "code": "210", "budget": 30.74, "actual": 29.08,
+         "stated_rate": 94.6, "computed_rate": 29.08 / 30.74 * 100, "reason": "人员变动", "source_line": 385},
+    ]
+    t = _with(tables, variances=rows)
+    vt = A.variance_table(t, HY21).set_index("subject")
+    assert vt.loc["一般公共服务支出(类)", "variance"] == pytest.approx(455.89)
+    assert vt.loc["一般公共服务支出(类)", "variance_pct"] == pytest.approx(20.07)
+    assert vt.loc["卫生健康支出(类)", "variance_pct"] == pytest.approx(-5.4)
+    assert vt.loc["卫生健康支出(类)", "rate_gap"] == pytest.approx(0.0)  # 94.60 computed vs 94.6 printed
+    assert vt.loc["一般公共服务支出(类)", "citation"] == "000_b48aa8d80c836ecf.txt:381"
+    un = A.unexplained_deviations(vt.reset_index(), 10)
+    assert un["subject"].tolist() == ["一般公共服务支出(类)"]
+    assert A.unexplained_deviations(vt.reset_index(), 25).empty
+
+
+def test_project_mix_qingshan(tables):
+    projects = [  # 001 lines 540, 550 (2021 budget); 003 line 453 (2024 final)
+        {"doc_id": QS21, "name": "政务网平台运行费", "budget": 305.80, "theme": "network", "source_line": 540},
+        {"doc_id": QS21, "name": "网上群众工作部年度经费", "budget": 320.18, "theme": "hotline", "source_line": 550},
+        {"doc_id": QS24, "name": "网上群众工作年度经费", "executed": 337.96, "theme": "hotline", "source_line": 453},
+        {"doc_id": QS24, "name": "政务网平台运行费", "executed": 307.3, "theme": "network", "source_line": 453},
+        {"doc_id": QS24, "name": "青山区网格员终端服务项目", "executed": 83.88, "theme": "devices", "source_line": 453},
+    ]
+    t = _with(tables, projects=projects)
+    shares = A.theme_shares(t, [QS21, QS24]).set_index(["fiscal_year", "theme"])
+    assert shares["n_projects"].groupby(level=0).sum().to_dict() == {2021: 2, 2024: 3}
+    assert shares.loc[(2021, "network"), "share"] == pytest.approx(48.85)   # 305.80 / 625.98 (= 项目支出, line 538)
+    assert shares.loc[(2024, "hotline"), "share"] == pytest.approx(46.35)   # 337.96 / 729.14
+    assert shares.loc[(2024, "devices"), "share"] == pytest.approx(11.50)
+    ch = A.project_changes(t, QS21, QS24).set_index("name")
+    assert ch.loc["政务网平台运行费", "status"] == "continued"
+    assert ch.loc["政务网平台运行费", "change"] == pytest.approx(1.5)
+    assert ch.loc["青山区网格员终端服务项目", "status"] == "new"
+    assert ch.loc["网上群众工作部年度经费", "status"] == "discontinued"  # renamed in 2024: names differ
+    assert ch.loc["青山区网格员终端服务项目", "citation_after"] == "003_4a269030347ad5ed.txt:453"
+    pe = A.project_execution(_with(tables, projects=[{**projects[3], "budget": 300.0, "stated_rate": 102.43}]), QS24)
+    assert pe.loc[0, "computed_rate"] == pytest.approx(102.43)
+
+
+def test_function_transfers(tables):
+    ev = [{"doc_id": QS24, "effective": "2024-06", "unit": "原青山区大数据中心", "function": "政务网络管理",
+           "to_org": "区经济信息化和科技创新局", "basis": None, "source_line": 97}]  # 003 line 97
+    ft = A.function_transfers(_with(tables, reform_events=ev), "青山区")
+    assert ft[["function", "to_org", "citation"]].values.tolist() == [
+        ["政务网络管理", "区经济信息化和科技创新局", "003_4a269030347ad5ed.txt:97"]]
+    assert A.function_transfers(_with(tables, reform_events=ev), "武昌区").empty
