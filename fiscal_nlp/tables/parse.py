@@ -213,7 +213,6 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable) -> None:
                             f"{spec.key}: 栏次 numbers {ncols} columns, header names {len(columns)} ({'、'.join(columns)}); using the header"))
     records: list[tuple[str | None, list[Token], list[Token]]] = []  # code, label tokens, value tokens
     for ln, toks in _body_rows(rows):
-        toks = [t for t in toks]
         first = next((t for t in toks if t.kind != "blank"), None)
         if first is None:
             continue
@@ -236,8 +235,6 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable) -> None:
                 values.append(t)
     for code, label, values in records:
         item = "".join(t.text for t in label) or ("合计" if code is None else "")
-        if code is None and not label:
-            item = "合计"
         placement = place_values(values, [spec.canonical(c) for c in columns], spec.identities)
         _emit(table, None, code, item, columns, placement, region)
 

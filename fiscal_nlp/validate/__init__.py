@@ -152,7 +152,6 @@ def _two_sided_totals(doc_id, t: _Table) -> list[dict]:
         year_total = next((x for x in items if x[0].startswith("本年") and x[0].endswith("合计")), None)
         grand = next((x for x in items if x[0] == "总计"), None)
         if year_total:
-            parts = [a for i, a, l in items if _NUMBERED.match(i) and l <= year_total[2] and not _SUB_ROW.match(i) or (_NUMBERED.match(i) and l < year_total[2] and side == "income")]
             parts = [a for i, a, l in items if _NUMBERED.match(i) and l < year_total[2]]
             out.append(check_row(doc_id, "column_total", year_total[1], sum(parts, Decimal(0)),
                                  f"{_TABLE_ZH[t.spec.key]} {side} {canon}: {year_total[0]} = Σ 一、二、… rows",
