@@ -63,8 +63,8 @@ def parse_document(doc) -> dict[str, pd.DataFrame]:
 
     line_items, table_checks = extract_line_items(doc)
     narrative = extract_narrative(doc, line_items)
-    checks = pd.concat([conform("checks", table_checks), audit(doc, line_items), narrative.pop("checks", None)],
-                       ignore_index=True)
+    checks = pd.concat([conform("checks", table_checks), audit(doc, line_items), narrative.pop("checks", None),
+                        conform("checks", ocr_checks(doc))], ignore_index=True)
     meta = doc.meta
     documents = pd.DataFrame([{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,
@@ -72,6 +72,18 @@ def parse_document(doc) -> dict[str, pd.DataFrame]:
         "format": doc.format, "n_lines": len(doc.lines), "n_pages": doc.n_pages,
     }])
     return {"documents": documents, "line_items": line_items, "checks": checks, **narrative}
+
+
+def ocr_checks(doc) -> list[dict]:
+    """A warning when some PDF pages had no text layer: whatever they hold is missing from the output."""
+    if not doc.pages_without_text:
+        return []
+    from .ingest.pdf import page_list
+
+    pages = page_list(doc.pages_without_text)
+    return [{"doc_id": doc.meta.doc_id, "check": "ocr_needed", "passed": False, "severity": "warning",
+             "detail": f"{doc.source_file}: page(s) {pages} have no text layer (scanned images); "
+                       f"OCR is needed, and anything printed only there is missing from the output"}]
 
 
 def merge(results: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:

@@ -38,6 +38,8 @@ class Document:
     format: str = "text"  # "text" | "pdf"
     n_pages: int | None = None
     meta: DocumentMeta = field(default_factory=DocumentMeta)
+    # PDF pages that are images (a scan, or fonts without a Unicode map): OCR is needed for them.
+    pages_without_text: list[int] = field(default_factory=list)
 
     @property
     def doc_id(self) -> str:

@@ -4,7 +4,8 @@ The same table recogniser and narrative extractor serve text and PDF, so this
 reader writes the layout of the tab-separated text exports (seeds 000, 003):
 
 - ordinary text (titles, 部门：…, 金额单位：万元, notes, narrative) comes from
-  pdfplumber, one `Line` per visual line; page-number footers (``- 3 -``) are dropped;
+  pdfplumber, one `Line` per visual line; page-number footers (``- 3 -``) and running
+  heads repeated in the margin of most pages are dropped;
 - every table camelot finds becomes one `Line` per row, cells joined by TAB, blank
   cells empty, line breaks inside a cell removed, placed where the table sits;
   ruled tables are read with camelot lattice, borderless ones with camelot stream
@@ -24,13 +25,15 @@ import hashlib
 import os
 import re
 import tempfile
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from .document import Document, Line
+from .document import Document, Line, compact
 from .errors import IngestError
 from .pdf_layout import (
+    MARGIN_SHARE,
     BorderlessBlock,
     TextLine,
     column_edges,
@@ -41,10 +44,12 @@ from .pdf_layout import (
 )
 from .pdf_tables import PdfTable, continues, drop_repeated_header, read_lattice_tables, read_stream_tables
 
-# A page whose glyphs are mostly (cid:N) codes or private-use characters has no usable text.
-UNMAPPED_SHARE = 0.2
+# A page whose ideographs are mostly (cid:N) codes, private-use code points or
+# characters outside GB2312 (fonts without a Unicode map extract as such garbage:
+# "QOQP?㩾㪰(cid:37096)颭") has no usable text; real disclosures stay far below this.
+UNMAPPED_SHARE = 0.3
 _CID = re.compile(r"^\(cid:\d+\)$")
-_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff\ufffd]")
 
 
 @dataclass
@@ -122,16 +127,33 @@ def text_problem(page) -> tuple[str | None, bool]:
     """Why a page has no usable text layer (None if it has one), and whether it is blank.
 
     No glyphs but an image or drawing: a scan (扫描件) or text turned into outlines.
-    Glyphs that extract as (cid:N) or private-use code points: a font with no Unicode map.
+    Glyphs that extract as (cid:N), private-use or garbled characters: a font with
+    no Unicode map.
     """
     glyphs = [c["text"] for c in page.chars if c["text"].strip()]
     if not glyphs:
         drawn = bool(page.images) or bool(page.curves) or len(page.rects) + len(page.lines) > 0
         return ("no text layer (scanned image)" if drawn else None), not drawn
-    unmapped = sum(1 for g in glyphs if _CID.match(g) or _PRIVATE_USE.search(g))
-    if unmapped > UNMAPPED_SHARE * len(glyphs):
-        return "fonts without a Unicode map (text extracts as (cid:N) codes)", False
+    unmapped, letters = unmapped_glyphs(glyphs)
+    if letters >= 5 and unmapped > UNMAPPED_SHARE * letters:
+        return "fonts without a Unicode map (text extracts as (cid:N) codes or garbled characters)", False
     return None, False
+
+
+def unmapped_glyphs(glyphs: list[str]) -> tuple[int, int]:
+    """(unreadable, all) among a page's ideographs and unmapped glyphs."""
+    unmapped = letters = 0
+    for glyph in glyphs:
+        if _CID.match(glyph) or _PRIVATE_USE.search(glyph):
+            unmapped += 1
+            letters += 1
+        elif unicodedata.category(glyph[0]) == "Lo":
+            letters += 1
+            try:
+                unicodedata.normalize("NFKC", glyph).encode("gb2312")
+            except UnicodeEncodeError:
+                unmapped += 1
+    return unmapped, letters
 
 
 def read_page_layout(page, number: int) -> PageLayout:
@@ -156,11 +178,41 @@ def read_layouts(path: str, name: str) -> list[PageLayout]:
                     f"{name}: the PDF is encrypted with permissions that forbid text extraction "
                     "(it opens without a password, but copying text is not allowed)",
                 )
-            return [read_page_layout(page, n) for n, page in enumerate(pdf.pages, 1)]
+            layouts = []
+            for number, page in enumerate(pdf.pages, 1):
+                layouts.append(read_page_layout(page, number))
+                page.close()  # drop pdfplumber's per-page object cache: long PDFs stay small
+            return layouts
     except IngestError:
         raise
     except Exception as exc:  # pdfminer raises many kinds of parse errors
         raise IngestError("pdf_corrupt", f"{name}: the PDF cannot be parsed ({type(exc).__name__}: {exc})") from exc
+
+
+def drop_running_heads(layouts: list[PageLayout]) -> None:
+    """Drop 页眉/页脚 text repeated in the top or bottom margin of most pages.
+
+    A running head ("汉阳区大数据中心 2021 年度部门决算" over every page) is no part of
+    the text, and between two parts of a continued table it would split them.
+    Numbers are ignored when comparing ("第 3 页" and "第 4 页" repeat).
+    """
+    pages_with_text = [p for p in layouts if p.lines]
+    if len(pages_with_text) < 3:
+        return
+
+    def key(line: TextLine) -> str:
+        return re.sub(r"\d+", "#", compact(line.text))
+
+    def in_margin(line: TextLine, layout: PageLayout) -> bool:
+        return line.bottom < layout.height * MARGIN_SHARE or line.top > layout.height * (1 - MARGIN_SHARE)
+
+    seen: dict[str, int] = {}
+    for layout in pages_with_text:
+        for k in {key(ln) for ln in layout.lines if in_margin(ln, layout)}:
+            seen[k] = seen.get(k, 0) + 1
+    repeated = {k for k, n in seen.items() if n >= max(3, len(pages_with_text) // 2)}
+    for layout in pages_with_text:
+        layout.lines = [ln for ln in layout.lines if not (in_margin(ln, layout) and key(ln) in repeated)]
 
 
 def page_list(numbers: list[int]) -> str:
@@ -236,7 +288,7 @@ def continuation_columns(
                 and layout.lines and layout.lines[0] is first.lines[0]
                 and _same_width(first, previous_last[2])
             )
-            if carries_on and chains and chains[-1][-1] is previous_last:
+            if carries_on and chains and chains[-1][-1][2] is previous_last[2]:
                 chains[-1].append((layout.number, 0, first))
             else:
                 chains.append([(layout.number, 0, first)])
@@ -316,23 +368,23 @@ def read_pdf(data: bytes, name: str) -> Document:
     with spilled(data) as path:
         layouts = read_layouts(path, name)
         missing = check_text_layer(layouts, name)
+        drop_running_heads(layouts)
         try:
             tables = find_tables(path, layouts)
         except IngestError:
             raise
         except Exception as exc:
+            # camelot (playa) enforces the permission flag even when pdfplumber opened the file
             if type(exc).__name__ == "PDFTextExtractionNotAllowed":
                 raise IngestError(
                     "pdf_encrypted", f"{name}: the PDF's permissions forbid text extraction"
                 ) from exc
             raise
-    document = Document(
+    return Document(
         source_file=name,
         sha256=hashlib.sha256(data).hexdigest(),
         lines=assemble_lines(layouts, tables),
         format="pdf",
         n_pages=n_pages,
+        pages_without_text=missing,
     )
-    # Not yet a Document field: pages read as images (OCR needed), for the driver to report.
-    document.pages_without_text = missing
-    return document

@@ -5,9 +5,9 @@ Reads one `pdfplumber.Page`; writes plain dataclasses in top-down page coordinat
 about camelot: `pdf_tables` turns the regions found here into cells.
 
 The rules are about how disclosures are typeset, not about one file:
-- a *fragment* is a run of glyphs with no column-sized gap (a gap of one em or more
-  that is not a typed space); a visual line with two or more fragments may be a
-  table row, one with a single fragment is prose, a title or a wrapped cell;
+- a *fragment* is a run of glyphs with no column-sized gap (half an em or more with
+  no typed space in it); a visual line with two or more fragments may be a table
+  row, one with a single fragment is prose, a title or a wrapped cell;
 - a borderless table (无框线表格) is a run of such rows whose fragments line up in
   columns; titles (…决算表 / …预算表), 部门：/金额单位：lines and prose end it;
 - a ruled table (有框线表格) shows itself by its ruling lines (page.lines/rects/edges).
@@ -453,11 +453,12 @@ def _widen(columns: list[tuple[float, float]], fragments: list[Fragment], slack:
 
 
 def _supported_spares(fragments: list[Fragment], block: BorderlessBlock, slack: float) -> list[tuple[float, float]]:
-    """Header text outside every data column that stacks on two or more lines.
+    """Header text outside every data column that names a column of its own.
 
-    A column without data still has its label (often wrapped) and its 栏次 number
-    under it; a header spanning several columns, centred over a white-space river,
-    has nothing under it and is no column.
+    A column without data still has its label: often wrapped or with its 栏次 number
+    under it (text stacked on two lines or more), or standing in a row of labels
+    (a line with three fragments or more). A group label such as 收入 in a
+    "收入 | 支出" row, centred over a white-space river, is neither and is no column.
     """
     line_of = {id(f): i for i, line in enumerate(block.lines) for f in line.fragments}
     clusters: list[tuple[float, float, set[int]]] = []
@@ -467,7 +468,10 @@ def _supported_spares(fragments: list[Fragment], block: BorderlessBlock, slack: 
             clusters[-1] = (x0, max(x1, f.x1), lines | {line_of[id(f)]})
         else:
             clusters.append((f.x0, f.x1, {line_of[id(f)]}))
-    return [(x0, x1) for x0, x1, lines in clusters if len(lines) >= 2]
+    return [
+        (x0, x1) for x0, x1, lines in clusters
+        if len(lines) >= 2 or any(len(block.lines[i].fragments) >= 3 for i in lines)
+    ]
 
 
 def column_edges(block: BorderlessBlock) -> list[float]:
@@ -476,10 +480,10 @@ def column_edges(block: BorderlessBlock) -> list[float]:
     Data rows decide first: every x a data row's fragment covers belongs to a column,
     the gaps between are boundaries. Header text then widens the one column it
     overlaps (a centred 其他收入 over right-aligned amounts); header text that overlaps
-    no column and stacks on two lines or more (a wrapped label, its 栏次 number) is a
-    column without data (政府性基金预算财政拨款 in a department that has none); header
-    text over several columns (本年支出 over 小计/基本支出/项目支出) is a spanning header
-    and changes nothing. A table of header rows only is split by all its fragments.
+    no column is a column without data (政府性基金预算财政拨款 in a department that has
+    none) unless it is a lone group label (see `_supported_spares`); header text over
+    several columns (本年支出 over 小计/基本支出/项目支出) is a spanning header and
+    changes nothing. A table of header rows only is split by all its fragments.
     """
     em = statistics.median(line.size for line in block.lines)
     slack = 0.3 * em

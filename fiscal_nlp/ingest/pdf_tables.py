@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .document import compact, normalise
 from .pdf_layout import BorderlessBlock, Region, TextLine, column_edges, is_body_line
@@ -47,7 +47,6 @@ class PdfTable:
     region: Region  # top-down page coordinates
     rows: list[list[str]]
     flavor: str  # "lattice" | "stream"
-    column_edges: list[float] = field(default_factory=list)  # x of the inner column boundaries
 
     @property
     def n_cols(self) -> int:
@@ -122,19 +121,37 @@ def read_lattice_tables(
     return sorted(tables, key=lambda t: (t.page, t.region.top))
 
 
+def _read_pages(read, pages: list[int]) -> list:
+    """camelot's tables for `pages`. If camelot fails on the batch, it reads page by page
+    and a page it cannot parse is left out (its text is still read as lines). A PDF whose
+    permissions forbid text extraction is an answer, not a failure: that error goes up."""
+    try:
+        return list(read(pages))
+    except Exception as exc:
+        if type(exc).__name__ == "PDFTextExtractionNotAllowed":
+            raise
+        if len(pages) == 1:
+            return []
+        return [table for page in pages for table in _read_pages(read, [page])]
+
+
 def _lattice_pass(path: str, pages: list[int], page_heights: dict[int, float], engine: str) -> list[PdfTable]:
     camelot = _camelot()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "No tables found on page-N" is an answer, not a problem
-        found = camelot.read_pdf(
-            path, pages=",".join(map(str, pages)), flavor="lattice", suppress_stdout=True, engine=engine,
-            **LATTICE_OPTIONS,
-        )
+
+    def read(subset: list[int]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "No tables found on page-N" is an answer, not a problem
+            return camelot.read_pdf(
+                path, pages=",".join(map(str, subset)), flavor="lattice", suppress_stdout=True, engine=engine,
+                **LATTICE_OPTIONS,
+            )
+
+    found = _read_pages(read, pages)
     tables = []
     for table in found:
         rows = _drop_empty(_frame_rows(table.df))
-        if len(rows) < 2 or max(len(r) for r in rows) < 2:
-            continue  # a page frame or a boxed note, not a table
+        if not rows or max(len(r) for r in rows) < 2:
+            continue  # a page frame or a boxed note, not a table (one row is: a continued table's last row)
         page = int(table.page)
         tables.append(PdfTable(page, _region_from_camelot(table._bbox, page_heights[page]), rows, "lattice"))
     return tables
@@ -164,12 +181,15 @@ def read_stream_tables(
             edges_of[id(block)] = (columns or {}).get((page, i)) or column_edges(block)
         options["columns"] = [",".join(f"{x:.2f}" for x in edges_of[id(b)]) for b in page_blocks]
         per_page[page] = options
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        found = camelot.read_pdf(
-            path, pages=",".join(map(str, sorted(wanted))), flavor="stream", suppress_stdout=True,
-            per_page=per_page, **STREAM_OPTIONS,
-        )
+    def read(subset: list[int]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return camelot.read_pdf(
+                path, pages=",".join(map(str, subset)), flavor="stream", suppress_stdout=True,
+                per_page={p: per_page[p] for p in subset}, **STREAM_OPTIONS,
+            )
+
+    found = _read_pages(read, sorted(wanted))
     tables = []
     for table in found:
         page = int(table.page)
@@ -181,18 +201,20 @@ def read_stream_tables(
         columns_x = [(float(c[0]), float(c[1])) for c in table.cols]
         rows = align_spanning_headers(_frame_rows(table.df), bounds, columns_x, lines)
         rows = merge_wrapped_rows(rows, _row_extents(lines, bounds))
-        tables.append(PdfTable(page, region, _drop_empty(rows), "stream", [c[1] for c in columns_x[:-1]]))
+        tables.append(PdfTable(page, region, _drop_empty(rows), "stream"))
     return tables
 
 
 def align_spanning_headers(
     rows: list[list[str]], bounds: list[tuple[float, float]], columns: list[tuple[float, float]], lines: list[TextLine]
 ) -> list[list[str]]:
-    """Put a header that spans several columns (合并单元格) in the first of them.
+    """Put a header that runs over several columns (合并单元格) in the first of them.
 
-    camelot stream gives a spanning header such as 收入 (over 项目/行次/金额) to the
-    column it overlaps most; text exports and lattice keep it in the first column
-    of the span, and the table parser reads sides and column groups from there.
+    Text exports and lattice keep a merged header such as 收入 (over 项目/行次/金额) in
+    the first column of its span; camelot stream gives it to the column it overlaps
+    most. A header that overlaps two columns or more moves to the first one, if that
+    cell is empty. (A short merged header centred over its span that touches one
+    column only cannot be told from that column's own label and stays put.)
     """
     rows = [list(r) for r in rows]
     for line in lines:
