@@ -8,7 +8,7 @@ OUT    ?= data/processed
 JOBS   ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help env fonts lint test data reports lab clean
+.PHONY: help env fonts browser lint test data reports lab clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -25,10 +25,18 @@ env: $(STAMP) fonts ## create .venv, install the package, its Jupyter kernel and
 fonts: $(STAMP) ## make sure matplotlib has a font with Chinese glyphs (installs one if missing)
 	@$(BIN)/python -m fiscal_nlp.reports.fonts --ensure
 
+browser: ## headless Chromium for the report rendering test (Debian's package; needs root + apt-get)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    echo "installing Debian's chromium for the browser test …" && \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not available: the headless-browser test will be skipped" >&2
+
 lint: env ## byte-compile and check notebooks are stripped
 	$(BIN)/python -m compileall -q fiscal_nlp tests benchmarks
 
-test: env ## run the full test suite
+test: env browser ## run the full test suite
 	$(BIN)/python -m pytest -n $(JOBS) -q
 
 data: env ## extract data/raw into data/processed (Parquet + DuckDB)

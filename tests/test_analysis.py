@@ -85,7 +85,7 @@ def test_basic_vs_project_hanyang_2021(tables):
     # 000 line 154: 合计 2,785.73 | 386.43 | 2,399.30
     assert bvp.loc["基本支出", "amount"] == pytest.approx(386.43)
     assert bvp.loc["项目支出", "amount"] == pytest.approx(2399.30)
-    assert bvp.loc["项目支出", "share"] == pytest.approx(2399.30 / 2785.73 * 100)
+    assert bvp.loc["项目支出", "share"] == pytest.approx(86.13)  # 2399.30 / 2785.73
     assert bvp.loc["基本支出", "citation"] == "000_b48aa8d80c836ecf.txt:154"
 
 
@@ -212,3 +212,17 @@ def test_function_transfers(tables):
     assert ft[["function", "to_org", "citation"]].values.tolist() == [
         ["政务网络管理", "区经济信息化和科技创新局", "003_4a269030347ad5ed.txt:97"]]
     assert A.function_transfers(_with(tables, reform_events=ev), "武昌区").empty
+
+
+def test_project_mix_on_seed_extraction(tables):
+    if tables["projects"].empty:
+        pytest.skip("the narrative stage extracted no projects")
+    shares = A.theme_shares(tables, [QS21, QS24])
+    by_year = shares.groupby("fiscal_year")["n_projects"].sum().to_dict()
+    assert by_year == {2021: 2, 2024: 3}
+    # 001 lines 540/550: 政务网平台运行费 305.80 + 网上群众工作部年度经费 320.18 = 项目支出 625.98
+    assert sorted(shares.query("fiscal_year == 2021")["share"].tolist()) == pytest.approx([48.85, 51.15])
+    assert shares.query("fiscal_year == 2021")["amount"].sum() == pytest.approx(625.98)
+    ch = A.project_changes(tables, QS21, QS24)
+    assert (ch["status"] == "continued").sum() >= 1  # 政务网平台运行费 (2021) = 政务网平台运行 (2024)
+    assert not A.function_transfers(tables, "青山区").empty

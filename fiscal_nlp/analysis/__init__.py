@@ -12,6 +12,7 @@ from .profile import (audit_summary, basic_vs_project, economic_breakdown, expen
                       personnel_vs_public, revenue_by_source)
 from .project_mix import (function_transfers, project_changes, project_portfolio, project_share_over_time,
                           reform_pair, theme_shares)
+from .scraps import glue
 from .quality import failed_checks, quality_docs, severity_counts
 from .variance import (DEFAULT_THRESHOLD_PCT, project_execution, rate_mismatches, unexplained_deviations,
                        variance_table)
@@ -25,7 +26,7 @@ def load(processed_dir) -> dict:
 
 
 __all__ = [
-    "load", "cite", "documents_of", "find_doc_id", "source_file",
+    "load", "glue", "cite", "documents_of", "find_doc_id", "source_file",
     "revenue_by_source", "expenditure_by_function", "basic_vs_project", "personnel_vs_public", "economic_breakdown",
     "key_facts", "audit_summary",
     "variance_table", "unexplained_deviations", "rate_mismatches", "project_execution", "DEFAULT_THRESHOLD_PCT",

@@ -5,6 +5,7 @@ import pandas as pd
 
 from ._common import documents_of, rows
 from .profile import personnel_vs_public
+from .project_mix import one_source_per_document
 
 # The standard public tables each disclosure should contain (table_key of `line_items`).
 REQUIRED_TABLES = {
@@ -77,7 +78,8 @@ def district_summary(tables, years: list[int] | None = None) -> pd.DataFrame:
         personnel = float(pvp["人员经费"]) if "人员经费" in pvp else None
         staff = facts[(facts["doc_id"] == d.doc_id) & (facts["key"] == "staff_actual")]["value"]
         staff = float(staff.iloc[0]) if len(staff) else None
-        pr = projects[(projects["doc_id"] == d.doc_id) & projects["executed"].notna() & projects["budget"].notna()]
+        pr = one_source_per_document(projects[(projects["doc_id"] == d.doc_id) & projects["executed"].notna()
+                                              & projects["budget"].notna()])
         pr_budget = float(pr["budget"].sum()) if len(pr) else 0.0
         c = checks[checks["doc_id"] == d.doc_id]
         recs.append({

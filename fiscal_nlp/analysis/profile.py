@@ -51,7 +51,7 @@ def basic_vs_project(tables, doc_id: str) -> pd.DataFrame:
         if len(tot):
             out = tot[["doc_id", "column", "amount", "source_line"]].rename(columns={"column": "kind"})
             out = out.drop_duplicates("kind")
-            out["share"] = out["amount"] / out["amount"].sum() * 100
+            out["share"] = (out["amount"].astype("float64") / float(out["amount"].sum()) * 100).round(2)
             return with_citation(tables, out).sort_values("kind").reset_index(drop=True)
     return pd.DataFrame(columns=["doc_id", "kind", "amount", "source_line", "share", "citation"])
 
@@ -77,7 +77,7 @@ def personnel_vs_public(tables, doc_id: str) -> pd.DataFrame:
         out = pd.DataFrame(recs, columns=["doc_id", "category", "amount", "source_line"])
     if out.empty:
         return pd.DataFrame(columns=["doc_id", "category", "amount", "source_line", "share", "citation"])
-    out["share"] = out["amount"] / out["amount"].sum() * 100
+    out["share"] = (out["amount"].astype("float64") / float(out["amount"].sum()) * 100).round(2)
     return with_citation(tables, out).sort_values("category", ascending=False).reset_index(drop=True)
 
 

@@ -32,15 +32,39 @@ def reform_pair(tables, district: str, reform_year: int = 2024) -> dict:
     return {"before": b, "after": a, "message": message}
 
 
+# A document can describe the same project several times (self-evaluation, evaluation form, budget narrative,
+# declaration, sub-items). The portfolio uses one description per document, the first kind present in this order.
+SOURCE_PRIORITY = ("self_evaluation", "evaluation_form", "budget_narrative", "declaration", "sub_item")
+_NAME_SUFFIXES = ("项目", "费用", "经费", "费")
+
+
 def _name_key(name) -> str:
-    return re.sub(r"[\s“”\"'《》()（）]", "", str(name or ""))
+    """Project identity across years: punctuation/whitespace removed and a trailing 项目/费用/经费/费 dropped
+    (`政务网平台运行费` and `政务网平台运行项目` are the same project)."""
+    key = re.sub(r"[\s“”\"'《》()（）、，。]", "", str(name or ""))
+    changed = True
+    while changed:
+        changed = False
+        for suf in _NAME_SUFFIXES:
+            if key.endswith(suf) and len(key) > len(suf) + 1:
+                key, changed = key[: -len(suf)], True
+    return key
+
+
+def one_source_per_document(p: pd.DataFrame) -> pd.DataFrame:
+    """Keep, per document, only the rows of its highest-priority `source_kind` (avoids double counting)."""
+    if p.empty or "source_kind" not in p:
+        return p
+    rank = p["source_kind"].map({k: i for i, k in enumerate(SOURCE_PRIORITY)}).astype("float64").fillna(len(SOURCE_PRIORITY))
+    best = rank.groupby(p["doc_id"]).transform("min")
+    return p[rank == best]
 
 
 def project_portfolio(tables, doc_ids: list[str]) -> pd.DataFrame:
     """Projects of the given documents with their fiscal year (one row per project mention)."""
     docs = tables["documents"][["doc_id", "fiscal_year", "doc_kind"]]
     p = tables["projects"]
-    p = p[p["doc_id"].isin(doc_ids)].merge(docs, on="doc_id", how="left")
+    p = one_source_per_document(p[p["doc_id"].isin(doc_ids)]).merge(docs, on="doc_id", how="left")
     p = p.assign(amount=p["budget"].astype("float64").fillna(p["executed"].astype("float64")))
     return with_citation(tables, p).reset_index(drop=True)
 

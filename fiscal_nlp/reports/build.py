@@ -196,7 +196,9 @@ def _normalise(nb) -> None:
     pm = nb.metadata.get("papermill", {})
     for key in ("start_time", "end_time", "duration", "input_path", "output_path", "environment_variables"):
         pm.pop(key, None)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        if "id" in cell:  # papermill gives the injected-parameters cell a random id
+            cell["id"] = f"cell-{i:02d}"
         cell.metadata.pop("execution", None)
         cpm = cell.metadata.get("papermill")
         if cpm is not None:
