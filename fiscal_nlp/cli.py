@@ -11,37 +11,64 @@ from rich.table import Table
 console = Console(stderr=True)
 
 
-def _summary(tables) -> Table:
-    t = Table(title="fiscal-nlp extract", show_header=True)
-    t.add_column("table")
-    t.add_column("rows", justify="right")
-    for name, df in tables.items():
-        t.add_row(name, str(len(df)))
-    return t
+def _summary(out: Path, run) -> None:
+    """Rows per table, the audit and the errors, read back from what was written."""
+    import duckdb
+
+    from .store import DUCKDB_NAME
+
+    con = duckdb.connect(str(out / DUCKDB_NAME), read_only=True)
+    try:
+        t = Table(title=f"fiscal-nlp extract -> {out}", show_header=True)
+        t.add_column("table")
+        t.add_column("rows", justify="right")
+        for (name,) in con.execute("select table_name from information_schema.tables order by table_name").fetchall():
+            t.add_row(name, str(con.execute(f'select count(*) from "{name}"').fetchone()[0]))
+        console.print(t)
+        by_sev = dict(con.execute("select severity, count(*) from checks where not passed group by 1").fetchall())
+        n_docs = con.execute("select count(*) from documents").fetchone()[0]
+        errors = con.execute("select kind, message from errors order by source_file").fetchall()
+    finally:
+        con.close()
+    console.print(f"{run.extracted} extracted, {run.unchanged} unchanged, {run.removed} removed in {run.seconds:.1f} s; "
+                  f"{n_docs} documents, {len(errors)} errors; audit: {by_sev.get('error', 0)} error, "
+                  f"{by_sev.get('rounding', 0)} rounding, {by_sev.get('warning', 0)} warning")
+    for kind, message in errors:
+        console.print(f"  [yellow]{kind}[/]: {message}")
 
 
 def cmd_extract(args) -> int:
-    from .pipeline import extract
-    from .store import write_tables
+    from .pipeline import extract_to
+    from .store import read_table
 
-    raw = Path(args.raw_dir)
+    raw, out = Path(args.raw_dir), Path(args.out)
     if not raw.is_dir():
         console.print(f"[red]error:[/] {raw} is not a directory")
         return 2
-    tables = extract(raw, catalog=args.catalog, progress=None if not args.quiet else False)
-    write_tables(tables, args.out)
+    try:
+        run = extract_to(raw, out, catalog=args.catalog, executor=args.executor, jobs=args.jobs,
+                         scheduler=args.scheduler, full=args.full, progress=None if not args.quiet else False)
+    except (OSError, RuntimeError) as exc:  # e.g. no dask scheduler at that address
+        console.print(f"[red]error:[/] {exc}")
+        return 2
     if not args.quiet:
-        console.print(_summary(tables))
-        failed = tables["checks"][~tables["checks"]["passed"].astype(bool)]
-        by_sev = failed["severity"].value_counts().to_dict()
-        console.print(f"{len(tables['documents'])} documents extracted, {len(tables['errors'])} errors; "
-                      f"audit: {by_sev.get('error', 0)} error, {by_sev.get('rounding', 0)} rounding, "
-                      f"{by_sev.get('warning', 0)} warning -> {args.out}")
-        for row in tables["errors"].itertuples():
-            console.print(f"  [yellow]{row.kind}[/]: {row.message}")
-    if args.strict and len(tables["errors"]):
+        if run.up_to_date:
+            console.print(f"{out} is up to date ({run.unchanged} documents unchanged)")
+        else:
+            _summary(out, run)
+    if args.strict and read_table(out, "errors").num_rows:
         return 1
     return 0
+
+
+def _add_executor_options(p: argparse.ArgumentParser, what: str) -> None:
+    from .executors import EXECUTORS
+
+    p.add_argument("--executor", choices=EXECUTORS, default="local",
+                   help=f"where {what} run: local processes (default) or a dask cluster")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: the CPU count)")
+    p.add_argument("--scheduler", default=None,
+                   help="dask scheduler address (tcp://host:port); default: a LocalCluster of --jobs workers")
 
 
 def cmd_build(args) -> int:
@@ -60,13 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("extract", help="extract every document in a folder into the data contract tables",
                        description="Read every .txt/.md/.pdf in RAW_DIR and write the contract tables as "
-                                   "OUT/<table>.parquet and OUT/fiscal.duckdb. Bad files become rows of the "
-                                   "`errors` table; the rest of the batch is still extracted.")
+                                   "hive-partitioned Parquet datasets OUT/<table>.parquet/ and OUT/fiscal.duckdb. "
+                                   "Bad files become rows of the `errors` table; the rest of the batch is still "
+                                   "extracted. A re-run extracts only files whose content changed.")
     e.add_argument("raw_dir", help="folder of raw disclosures (e.g. data/raw)")
     e.add_argument("-o", "--out", default="data/processed", help="output folder (default: data/processed)")
     e.add_argument("--catalog", default=None, help="CSV of researcher overrides (default: RAW_DIR/catalog.csv)")
     e.add_argument("--strict", action="store_true", help="exit 1 when any document could not be read")
     e.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    e.add_argument("--full", action="store_true",
+                   help="re-extract every file (default: only files whose content changed since the last run)")
+    _add_executor_options(e, "documents are extracted")
     e.set_defaults(func=cmd_extract)
 
     b = sub.add_parser("build", help="extract if needed, then run every report notebook and render HTML",
@@ -78,10 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reports", default="reports", help="output folder (default: reports)")
     b.add_argument("--district", action="append", help="only this district (repeatable), e.g. 汉阳区")
     b.add_argument("--year", action="append", type=int, help="only this fiscal year (repeatable)")
-    b.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel (processes, default 2)")
     b.add_argument("--with-code", action="store_true", help="show code cells in the HTML")
-    b.add_argument("--executor", choices=["local", "dask"], default="local", help="where notebooks run")
-    b.add_argument("--scheduler", default=None, help="dask scheduler address (tcp://host:port)")
+    _add_executor_options(b, "extraction and notebooks")
     b.set_defaults(func=cmd_build)
     return p
 

@@ -1,24 +1,34 @@
-"""The extraction driver: one pure function per document, mapped over a folder.
+"""The extraction driver: one pure function per document, mapped over a corpus.
 
-`extract_document(path, override)` reads, identifies and parses one file and returns its
-contract tables (or an `errors` row); `extract(raw_dir)` maps it over a folder, drops exact
-duplicates, and concatenates. Nothing here writes files: see `fiscal_nlp.store`.
+`extract_bytes(data, name)` reads, identifies and parses one document and returns its contract
+tables (or an `errors` row); it never raises for bad input. The driver hands chunks of documents
+to an executor (`fiscal_nlp.executors`: a process pool or dask), drops exact duplicates and keeps
+colliding doc_ids apart as results arrive, and streams them to a sink:
+
+- `extract_to(raw, out)` writes hive-partitioned Parquet fragment by fragment (memory stays flat)
+  and re-extracts only files whose content changed since the last run into `out`;
+- `extract(raw)` collects everything into DataFrames, for interactive use on small corpora.
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import sys
+import time
 import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_document
+from .executors import default_jobs, map_unordered
+from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
 from .schema import TABLES, conform
 
 FACT_TABLES = ("line_items", "variances", "projects", "changes", "reform_events", "facts", "checks")
 _IGNORED = {"README.md", "catalog.csv", ".gitkeep"}
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def load_catalog(path: str | Path | None) -> dict[str, dict]:
@@ -41,18 +51,30 @@ def error_row(source_file: str, kind: str, message: str) -> dict:
     return {"source_file": source_file, "kind": kind, "message": message}
 
 
-def extract_document(path: str | Path, override: dict | None = None) -> dict[str, pd.DataFrame]:
+def _errors(source_file: str, kind: str, message: str) -> dict[str, pd.DataFrame]:
+    return {"errors": pd.DataFrame([error_row(source_file, kind, message)])}
+
+
+# ---------------------------------------------------------------- one document
+
+
+def extract_bytes(data: bytes, name: str, override: dict | None = None) -> dict[str, pd.DataFrame]:
     """All contract tables for one document. Never raises for bad input: returns an `errors` row instead."""
-    path = Path(path)
     try:
-        doc = read_document(path)
+        doc = read_bytes(data, name)
         identify(doc, {k: v for k, v in (override or {}).items() if k != "source_file"})
         return parse_document(doc)
     except IngestError as exc:
-        return {"errors": pd.DataFrame([error_row(path.name, exc.kind, exc.message)])}
+        return _errors(name, exc.kind, exc.message)
     except Exception as exc:  # a parser bug must not cost the rest of the batch
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return {"errors": pd.DataFrame([error_row(path.name, "internal_error", f"{path.name}: extraction failed ({detail}); please report it")])}
+        return _errors(name, "internal_error", f"{name}: extraction failed ({detail}); please report it")
+
+
+def extract_document(path: str | Path, override: dict | None = None) -> dict[str, pd.DataFrame]:
+    """`extract_bytes` on a file (an unreadable file becomes an `errors` row too)."""
+    path = Path(path)
+    return extract_chunk([(path.name, _read(path), override)])[0]
 
 
 def parse_document(doc) -> dict[str, pd.DataFrame]:
@@ -86,59 +108,251 @@ def ocr_checks(doc) -> list[dict]:
                        f"OCR is needed, and anything printed only there is missing from the output"}]
 
 
-def merge(results: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """Concatenate per-document results into contract tables, dropping exact duplicate documents."""
-    seen: dict[str, str] = {}
-    ids: set[str] = set()
-    kept, errors = [], []
-    for res in results:
-        errors.append(res.get("errors"))
-        docs = res.get("documents")
+# ---------------------------------------------------------------- the corpus
+
+
+Source = tuple[str, "bytes | OSError", "dict | None"]  # (file name, its bytes or why they could not be read, catalog row)
+
+
+def extract_chunk(sources: list[Source]) -> list[dict[str, pd.DataFrame]]:
+    """The unit of work the executors map: a few documents, read by the driver (no shared disk needed)."""
+    return [_errors(name, "unreadable", f"{name}: cannot read the file ({data.strerror or data})")
+            if isinstance(data, OSError) else extract_bytes(data, name, override)
+            for name, data, override in sources]
+
+
+class Deduplicator:
+    """Corpus-wide bookkeeping as per-document results arrive, in any order.
+
+    A document whose bytes were already extracted becomes a `duplicate` error; two documents
+    that identify alike (same district, department, year, kind) both stay, the later one's
+    doc_id suffixed with its hash so every row remains attributable.
+    """
+
+    def __init__(self, seen: dict[str, str] | None = None, doc_ids: set[str] | None = None):
+        self.seen = dict(seen or {})  # sha256 -> source_file
+        self.doc_ids = set(doc_ids or ())
+
+    def admit(self, result: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        docs = result.get("documents")
         if docs is None or docs.empty:
-            continue
+            return result
         row = docs.iloc[0]
-        if row["sha256"] in seen:
-            errors.append(pd.DataFrame([error_row(row["source_file"], "duplicate",
-                          f"{row['source_file']}: same content as {seen[row['sha256']]} (sha256 {row['sha256'][:12]}…); extracted once")]))
-            continue
-        seen[row["sha256"]] = row["source_file"]
-        if row["doc_id"] in ids:  # two documents that identify alike: keep both, distinguishable
+        if row["sha256"] in self.seen:
+            return _errors(row["source_file"], "duplicate",
+                           f"{row['source_file']}: same content as {self.seen[row['sha256']]} "
+                           f"(sha256 {row['sha256'][:12]}…); extracted once")
+        self.seen[row["sha256"]] = row["source_file"]
+        if row["doc_id"] in self.doc_ids:
             new_id = f"{row['doc_id']}-{row['sha256'][:6]}"
-            res = {name: df.assign(doc_id=new_id) if df is not None and "doc_id" in df else df for name, df in res.items()}
-        ids.add(res["documents"].iloc[0]["doc_id"])
-        kept.append(res)
+            result = {name: df.assign(doc_id=new_id) if df is not None and "doc_id" in df else df
+                      for name, df in result.items()}
+        self.doc_ids.add(result["documents"].iloc[0]["doc_id"])
+        return result
+
+
+def concat_tables(results: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Per-document results -> one conformed DataFrame per contract table."""
     out = {}
     for name in TABLES:
-        frames = [r.get(name) for r in kept] if name != "errors" else errors
-        frames = [f for f in frames if f is not None and len(f)]
+        frames = [r[name] for r in results if r.get(name) is not None and len(r[name])]
         out[name] = conform(name, pd.concat(frames, ignore_index=True) if frames else None)
     return out
 
 
-def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bool | None = None) -> dict[str, pd.DataFrame]:
-    """Extract every document in `raw_dir` -> {table name: DataFrame} (the data contract).
+def merge(results: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
+    """Concatenate per-document results into contract tables, dropping exact duplicate documents."""
+    dedup = Deduplicator()
+    return concat_tables([dedup.admit(r) for r in results])
 
-    `catalog` defaults to `<raw_dir>/catalog.csv`. A progress bar shows on a terminal.
+
+# What decides the extracted rows: the stages' code and the domain data (not analysis, reports, store…).
+_EXTRACTION_CODE = ("ingest", "tables", "narrative", "validate", "schema", "package_data", "pipeline.py")
+
+
+def extractor_fingerprint(catalog: dict) -> str:
+    """Changes whenever the extracted rows could: the extraction stages' code and data, and the catalog."""
+    h = hashlib.sha256()
+    for part in _EXTRACTION_CODE:
+        root = PACKAGE_DIR / part
+        for path in sorted([root] if root.is_file() else root.rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".yaml", ".yml", ".csv", ".txt", ".toml"):
+                h.update(str(path.relative_to(PACKAGE_DIR)).encode())
+                h.update(path.read_bytes())
+    h.update(repr(sorted((k, sorted(v.items())) for k, v in catalog.items())).encode())
+    return h.hexdigest()
+
+
+@dataclass
+class RunSummary:
+    """What a run did (the CLI prints it)."""
+    files: int = 0
+    extracted: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    up_to_date: bool = False
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def _chunks(paths: list[Path], overrides: dict, size: int) -> Iterator[list[Source]]:
+    """Read files lazily, `size` at a time (only the chunks in flight are in memory)."""
+    for i in range(0, len(paths), size):
+        yield [(p.name, _read(p), overrides.get(p.name)) for p in paths[i:i + size]]
+
+
+def _read(path: Path) -> bytes | OSError:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        return exc
+
+
+def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
+         progress: bool | None, chunk_size: int) -> Iterator[dict[str, pd.DataFrame]]:
+    """Per-document results for `paths`, in completion order, with a progress bar on a terminal."""
+    chunks = list(range(0, len(paths), chunk_size))
+    show = (sys.stderr.isatty() if progress is None else progress) and len(paths) > 1
+    bar = task = None
+    if show:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        bar = Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                       TimeRemainingColumn(), transient=True)
+        bar.start()
+        task = bar.add_task(f"extracting ({executor}, {jobs or default_jobs()} workers)", total=len(paths))
+    try:
+        for i, result in map_unordered(extract_chunk, _chunks(paths, overrides, chunk_size),
+                                       executor=executor, jobs=jobs, scheduler=scheduler):
+            names = [p.name for p in paths[chunks[i]:chunks[i] + chunk_size]]
+            if isinstance(result, BaseException):  # the worker itself died: every file of the chunk is reported
+                detail = traceback.format_exception_only(type(result), result)[-1].strip()
+                result = [_errors(n, "internal_error", f"{n}: worker failed ({detail}); please report it")
+                          for n in names]
+            yield from result
+            if bar is not None:
+                bar.advance(task, len(names))
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bool | None = None,
+            executor: str = "local", jobs: int | None = 1, scheduler: str | None = None) -> dict[str, pd.DataFrame]:
+    """Extract every document in `raw_dir` -> {table name: DataFrame} (the data contract), in memory.
+
+    For interactive use on a district or two; a corpus goes through `extract_to`, which writes
+    as it goes. `catalog` defaults to `<raw_dir>/catalog.csv`. A progress bar shows on a terminal.
     """
     paths = list_documents(raw_dir)
     overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
-    show = sys.stderr.isatty() if progress is None else progress
-    results = []
-    if show and len(paths) > 1:
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task("extracting", total=len(paths))
-            for p in paths:
-                results.append(extract_document(p, overrides.get(p.name)))
-                bar.advance(task)
-    else:
-        results = [extract_document(p, overrides.get(p.name)) for p in paths]
-    return merge(results)
+    dedup = Deduplicator()
+    results = [dedup.admit(r) for r in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4)]
+    # the order `read_tables` gives back, whatever order the executor finished in
+    results.sort(key=lambda r: r["documents"].iloc[0]["doc_id"] if r.get("documents") is not None else _source_file(r))
+    return concat_tables(results)
 
 
-def file_sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def _source_file(result: dict[str, pd.DataFrame]) -> str:
+    table = result["documents"] if result.get("documents") is not None else result["errors"]
+    return table.iloc[0]["source_file"]
 
 
-__all__ = ["extract", "extract_document", "parse_document", "merge", "list_documents", "SUPPORTED_SUFFIXES"]
+def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | None = None, *,
+               executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
+               full: bool = False, progress: bool | None = None, flush_every: int = 1000,
+               chunk_size: int = 8) -> RunSummary:
+    """Extract `raw_dir` into `out_dir` (hive-partitioned Parquet + fiscal.duckdb), incrementally.
+
+    Only files that are new or whose content (sha256) changed since the last run into `out_dir`
+    are extracted; rows of changed or deleted files are dropped. Any change to the package's code
+    or domain data, or to the catalog, re-extracts everything (as does `full=True`). Results are
+    written every `flush_every` documents, so memory does not grow with the corpus; nothing is
+    visible in `out_dir` until the run has finished.
+    """
+    from .store import DatasetWriter, as_arrow, load_state, table_path, with_partition_columns
+
+    start = time.perf_counter()
+    paths = list_documents(raw_dir)
+    overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
+    fingerprint = extractor_fingerprint(overrides)
+    writer = DatasetWriter(out_dir)
+    state = None if full or writer.interrupted_before else load_state(out_dir)
+    if state and (state.get("fingerprint") != fingerprint
+                  or not all(table_path(out_dir, n).is_dir() for n in TABLES)):
+        state = None
+    previous = state["files"] if state else {}
+
+    current = {p.name: _sha256(p) for p in paths}
+    unchanged = {n for n, sha in current.items() if sha is not None and previous.get(n, {}).get("sha256") == sha}
+    stale = set(previous) - unchanged
+    # a duplicate whose original changed or went away must be read again
+    unchanged -= {n for n in unchanged if previous[n].get("duplicate_of") in stale}
+    stale = set(previous) - unchanged
+    todo = [p for p in paths if p.name not in unchanged]
+    summary = RunSummary(files=len(paths), unchanged=len(unchanged), removed=len(stale - set(current)))
+    if state and not todo and not stale:
+        writer.abort()
+        summary.up_to_date, summary.seconds = True, time.perf_counter() - start
+        return summary
+
+    files = {n: previous[n] for n in unchanged}
+    dedup = Deduplicator(seen={f["sha256"]: n for n, f in files.items() if f.get("doc_id")},
+                         doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")})
+    buffer: list[dict[str, pd.DataFrame]] = []
+    batch_no = 0
+
+    def flush():
+        nonlocal batch_no
+        if not buffer:
+            return
+        batch = f"{writer.run_id}-{batch_no:05d}"
+        arrow = as_arrow(concat_tables(buffer))
+        writer.write(with_partition_columns(arrow, arrow["documents"]), batch)
+        for r in buffer:
+            entry = files[_source_file(r)]
+            entry["batch"] = batch
+        buffer.clear()
+        batch_no += 1
+
+    try:
+        for raw in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size):
+            result = dedup.admit(raw)
+            name = _source_file(result)
+            docs, errors = result.get("documents"), result.get("errors")
+            entry = {"sha256": current.get(name), "doc_id": None}
+            if docs is not None and len(docs):
+                entry["doc_id"] = docs.iloc[0]["doc_id"]
+                summary.extracted += 1
+            if errors is not None and len(errors):
+                summary.errors += 1
+                if errors.iloc[0]["kind"] == "duplicate":
+                    entry["duplicate_of"] = dedup.seen.get(entry["sha256"])
+            files[name] = entry
+            buffer.append(result)
+            if len(buffer) >= flush_every:
+                flush()
+        flush()
+        if state:
+            writer.carry_over(batches={previous[n]["batch"] for n in stale if previous[n].get("batch")},
+                              doc_ids={previous[n]["doc_id"] for n in stale if previous[n].get("doc_id")},
+                              source_files=stale)
+        writer.commit({"fingerprint": fingerprint, "files": files})
+    except BaseException:
+        writer.abort()
+        raise
+    summary.rows = writer.rows_written
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+__all__ = ["extract", "extract_to", "extract_bytes", "extract_document", "extract_chunk", "parse_document",
+           "merge", "list_documents", "Deduplicator", "RunSummary", "SUPPORTED_SUFFIXES"]

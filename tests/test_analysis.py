@@ -14,59 +14,12 @@ HY21, QS21, QS24, HY24, WC19 = ("hanyang-dsjzx-2021-final", "qingshan-dsjzx-2021
                                 "qingshan-dsjzx-2024-final", "hanyang-dsjzx-2024-budget", "wuchang-dsjzx-2019-final")
 
 
-def _tables_only(raw: Path) -> dict:
-    """Tables + audit without the narrative stage (used only while `fiscal_nlp.narrative` is unavailable)."""
-    from fiscal_nlp.ingest import IngestError, identify, read_document
-    from fiscal_nlp.pipeline import list_documents, merge
-    from fiscal_nlp.schema import conform
-    from fiscal_nlp.tables import extract_line_items
-    from fiscal_nlp.validate import audit
-
-    results = []
-    for p in list_documents(raw):
-        try:
-            doc = read_document(p)
-            identify(doc, {})
-        except IngestError as exc:
-            results.append({"errors": pd.DataFrame([{"source_file": p.name, "kind": exc.kind, "message": exc.message}])})
-            continue
-        li, table_checks = extract_line_items(doc)
-        m = doc.meta
-        results.append({"documents": pd.DataFrame([{
-            "doc_id": m.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": m.district,
-            "department": m.department, "fiscal_year": m.fiscal_year, "doc_kind": m.doc_kind, "unit": m.unit,
-            "format": doc.format, "n_lines": len(doc.lines), "n_pages": doc.n_pages}]),
-            "line_items": li, "checks": pd.concat([conform("checks", table_checks), audit(doc, li)], ignore_index=True)})
-    return merge(results)
-
-
-def write_processed(tables: dict, out: Path) -> Path:
-    """Write contract tables; empty tables straight from the Arrow schema."""
-    import pyarrow.parquet as pq
-
-    from fiscal_nlp.schema import TABLES, arrow_schema, conform, to_arrow
-    from fiscal_nlp.store import write_tables
-
-    try:
-        write_tables(tables, out)
-    except Exception:  # store cannot write an empty map column (reported upstream): write directly
-        out.mkdir(parents=True, exist_ok=True)
-        for name in TABLES:
-            df = tables.get(name)
-            tbl = arrow_schema(name).empty_table() if df is None or df.empty else to_arrow(name, conform(name, df))
-            pq.write_table(tbl, out / f"{name}.parquet")
-    return out
-
-
 def build_seed_processed(out: Path, raw: Path = RAW) -> Path:
-    """Extract the seeds into `out` with the real pipeline; falls back to tables+audit when the
-    narrative stage cannot run yet (then `documents` would be empty)."""
-    import fiscal_nlp
+    """Extract the seeds into `out` with the real pipeline (Parquet datasets + DuckDB)."""
+    from fiscal_nlp.pipeline import extract_to
 
-    tables = fiscal_nlp.extract(raw, progress=False)
-    if tables["documents"].empty:
-        tables = _tables_only(raw)
-    return write_processed(tables, out)
+    extract_to(raw, out, jobs=1, progress=False)
+    return out
 
 
 @pytest.fixture(scope="module")

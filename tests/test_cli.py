@@ -4,12 +4,11 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 
 from conftest import RAW, seed_path
 from fiscal_nlp.cli import main
-from fiscal_nlp.store import read_tables
+from fiscal_nlp.store import read_table, read_tables
 
 
 @pytest.fixture()
@@ -41,23 +40,24 @@ def test_bad_input_costs_nothing_else(messy_raw, tmp_path):
     assert main(["extract", str(messy_raw), "-o", str(out), "-q", "--strict"]) == 1
 
 
-def test_rerun_is_idempotent_and_duckdb_matches(tmp_path):
+def test_rerun_is_idempotent_and_duckdb_matches(tmp_path, capsys):
     out = tmp_path / "out"
     main(["extract", str(RAW), "-o", str(out), "-q"])
-    first = pq.read_table(out / "line_items.parquet")
-    main(["extract", str(RAW), "-o", str(out), "-q"])
-    assert pq.read_table(out / "line_items.parquet").equals(first)
+    first = read_table(out, "line_items")
+    assert main(["extract", str(RAW), "-o", str(out)]) == 0
+    assert "up to date (5 documents unchanged)" in " ".join(capsys.readouterr().err.split())
+    assert read_table(out, "line_items").equals(first)
     import duckdb
 
     con = duckdb.connect(str(out / "fiscal.duckdb"), read_only=True)
-    assert con.execute("select count(*) from line_items").fetchone()[0] == first.num_rows
+    assert con.execute("select count(*) from line_items").fetchone()[0] == first.num_rows == 546
     assert con.execute("select count(*) from documents").fetchone()[0] == 5
 
 
 def test_a_crash_mid_write_leaves_the_old_output_intact(tmp_path, monkeypatch):
     out = tmp_path / "out"
     main(["extract", str(RAW), "-o", str(out), "-q"])
-    before = (out / "line_items.parquet").read_bytes()
+    before = read_table(out, "line_items")
     import fiscal_nlp.store as store
 
     def boom(table, where, **kw):
@@ -66,9 +66,27 @@ def test_a_crash_mid_write_leaves_the_old_output_intact(tmp_path, monkeypatch):
 
     monkeypatch.setattr(store.pq, "write_table", boom)
     with pytest.raises(KeyboardInterrupt):
-        store.write_tables({"line_items": pd.DataFrame()}, out)
-    assert (out / "line_items.parquet").read_bytes() == before
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+        store.write_tables(read_tables(out), out)
+    monkeypatch.undo()
+    assert read_table(out, "line_items").equals(before)
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+
+
+def test_extract_fans_out_over_a_process_pool(messy_raw, tmp_path):
+    """--jobs 2: the same tables as one process, bad files included."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["extract", str(messy_raw), "-o", str(one), "-q", "--jobs", "1"]) == 0
+    assert main(["extract", str(messy_raw), "-o", str(two), "-q", "--jobs", "2"]) == 0
+    a, b = read_tables(one), read_tables(two)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], obj=name)
+
+
+def test_unknown_dask_scheduler_is_a_clear_error(tmp_path, capsys):
+    code = main(["extract", str(RAW), "-o", str(tmp_path / "o"), "-q", "--executor", "dask",
+                 "--scheduler", "tcp://127.0.0.1:9"])
+    assert code == 2 and "error:" in capsys.readouterr().err
+    assert not (tmp_path / "o" / "documents.parquet").exists()
 
 
 def test_help_is_clear(capsys):

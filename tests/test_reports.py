@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import re
@@ -17,6 +18,7 @@ import pytest
 from fiscal_nlp.reports import build_reports
 from fiscal_nlp.reports.build import DEFAULT_NOTEBOOKS, NOTEBOOKS, needs_extraction, plan_runs
 from fiscal_nlp.reports.slug import slug
+from fiscal_nlp.store import read_tables
 from test_analysis import RAW, build_seed_processed
 
 HOSTILE = '<script>alert("x")</script>汉阳区大数据中心'
@@ -47,11 +49,12 @@ def processed(tmp_path_factory):
     out = shared / "processed"
     with _locked(shared):
         if not (out / "documents.parquet").exists():
-            build_seed_processed(out)
             # a researcher's catalog override with a hostile department name (document text is untrusted)
-            docs = pd.read_parquet(out / "documents.parquet")
-            docs.loc[docs["doc_id"] == "hanyang-dsjzx-2021-final", "department"] = HOSTILE
-            docs.to_parquet(out / "documents.parquet", index=False)
+            raw = shared / "raw"
+            shutil.copytree(RAW, raw)
+            with open(raw / "catalog.csv", "w", encoding="utf-8", newline="") as fh:
+                csv.writer(fh).writerows([["source_file", "department"], [next(RAW.glob("000_*.txt")).name, HOSTILE]])
+            build_seed_processed(out, raw)
     return out
 
 
@@ -62,7 +65,7 @@ def built(processed, tmp_path_factory):
     reports, first = shared / "reports", shared / "first.json"
     with _locked(shared):
         if not first.exists():
-            rc = build_reports(RAW, processed, reports, jobs=2, progress=False, **SELECTION)
+            rc = build_reports(processed.parent / "raw", processed, reports, jobs=2, progress=False, **SELECTION)
             manifest = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
             first.write_text(json.dumps({"rc": rc, "manifest": manifest}, ensure_ascii=False), encoding="utf-8")
     saved = json.loads(first.read_text(encoding="utf-8"))
@@ -105,14 +108,16 @@ def test_index_links_every_report_and_escapes(built):
 def test_second_run_is_cached(built, processed, tmp_path_factory):
     _, reports, first = built
     with _locked(_shared_dir(tmp_path_factory)):
-        rc = build_reports(RAW, processed, reports, jobs=2, progress=False, **SELECTION)
+        rc = build_reports(processed.parent / "raw", processed, reports, jobs=2, progress=False, **SELECTION)
         manifest = json.loads((reports / "manifest.json").read_text(encoding="utf-8"))
     assert rc == 0
     assert [r["status"] for r in manifest["runs"]] == ["cached"] * len(first["runs"])
     assert [r["inputs"] for r in manifest["runs"]] == [r["inputs"] for r in first["runs"]]
 
 
-def test_failing_notebook_is_reported_and_others_build(processed, tmp_path):
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_failing_notebook_is_reported_and_others_build(processed, tmp_path, executor):
+    """On the process pool and on a dask LocalCluster alike."""
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
     shutil.copy(DEFAULT_NOTEBOOKS / "data_quality.ipynb", nbdir)
@@ -120,7 +125,8 @@ def test_failing_notebook_is_reported_and_others_build(processed, tmp_path):
     nb.cells.insert(3, nbformat.v4.new_code_cell('raise RuntimeError("deliberate <failure>")'))
     nbformat.write(nb, nbdir / "district_profile.ipynb")
     reports = tmp_path / "reports"
-    rc = build_reports(RAW, processed, reports, jobs=2, progress=False, notebooks_dir=nbdir, **SELECTION)
+    rc = build_reports(processed.parent / "raw", processed, reports, jobs=2, progress=False, notebooks_dir=nbdir,
+                       executor=executor, **SELECTION)
     assert rc == 1
     runs = {r["notebook"]: r for r in json.loads((reports / "manifest.json").read_text(encoding="utf-8"))["runs"]}
     assert runs["district_profile"]["status"] == "failed"
@@ -143,17 +149,19 @@ def test_slug_romanises():
 
 
 def test_plan_paths_stay_inside_reports(processed):
-    docs = pd.read_parquet(processed / "documents.parquet")
+    docs = read_tables(processed, ["documents"])["documents"]
     docs.loc[0, "district"] = "../../evil/区"
     for r in plan_runs(docs, processed):
         assert not Path(r["output"]).is_absolute() and ".." not in Path(r["output"]).parts
 
 
 def test_needs_extraction(processed, tmp_path):
-    assert not needs_extraction(RAW, processed)
-    assert needs_extraction(RAW, tmp_path)  # no documents.parquet
+    assert not needs_extraction(processed.parent / "raw", processed)
+    assert needs_extraction(RAW, tmp_path)  # nothing extracted there
+    assert needs_extraction(RAW, processed)  # same files, but processed was extracted with a catalog
     raw = tmp_path / "raw"
-    shutil.copytree(RAW, raw)
+    shutil.copytree(processed.parent / "raw", raw)
+    assert not needs_extraction(raw, processed)
     next(raw.glob("000_*.txt")).write_text("changed", encoding="utf-8")
     assert needs_extraction(raw, processed)
 

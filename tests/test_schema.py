@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -41,7 +42,25 @@ def test_conform_rejects_renamed_columns():
 def test_written_tables_follow_the_declaration(tmp_path):
     from fiscal_nlp.store import write_tables
 
+    from fiscal_nlp.store import read_table
+
     write_tables({}, tmp_path)
     for name in TABLES:
-        assert pq.read_schema(tmp_path / f"{name}.parquet").equals(arrow_schema(name), check_metadata=False), name
+        assert read_table(tmp_path, name).schema.equals(arrow_schema(name), check_metadata=False), name
     assert (tmp_path / "fiscal.duckdb").exists()
+
+
+def test_fragments_hold_the_declared_columns_minus_the_partition_keys(tmp_path):
+    """On disk each fragment has the declared schema without fiscal_year/district (they are the path)."""
+    from conftest import RAW
+    from fiscal_nlp.pipeline import extract
+    from fiscal_nlp.store import PARTITION_COLUMNS, write_tables
+
+    write_tables(extract(RAW, progress=False), tmp_path)
+    for name in TABLES:
+        frags = list((tmp_path / f"{name}.parquet").rglob("*.parquet"))
+        expected = arrow_schema(name)
+        if name != "errors":
+            expected = pa.schema([f for f in expected if f.name not in PARTITION_COLUMNS])
+        for frag in frags:
+            assert pq.read_schema(frag).equals(expected, check_metadata=False), frag

@@ -1,8 +1,8 @@
 """Build every report: extract if needed, execute the notebooks with papermill, render HTML, write the index.
 
 `build_reports(...)` is what `fiscal-nlp build` calls. Notebooks run in separate processes
-(`ProcessPoolExecutor`, or a dask cluster), each into `reports/<district-slug>/<year>/<notebook>.ipynb`
-plus `.html`. A run whose inputs (notebook file, processed Parquet files, parameters) are unchanged
+(`fiscal_nlp.executors`: a process pool, or a dask cluster), each into `reports/<district-slug>/<year>/<notebook>.ipynb`
+plus `.html`. A run whose inputs (notebook file, the extraction's state, parameters) are unchanged
 since the last manifest is not executed again (status `cached`). A failing notebook is reported in
 the index and the manifest; the others still build; the exit code is then 1.
 """
@@ -100,38 +100,38 @@ def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
 
 # ---------------------------------------------------------------- extraction
 def needs_extraction(raw_dir, processed_dir) -> bool:
-    """True when `processed_dir` has no documents.parquet or the raw files differ from what was extracted."""
-    processed = Path(processed_dir)
-    if not (processed / "documents.parquet").exists():
+    """True when `processed_dir` has no extraction, or `raw_dir`'s files or the extractor changed since."""
+    from ..pipeline import extractor_fingerprint, list_documents, load_catalog
+    from ..store import load_state
+
+    state = load_state(processed_dir)
+    if state is None:
         return True
     if raw_dir is None or not Path(raw_dir).is_dir():
         return False
-    from ..pipeline import list_documents
-    from ..store import read_tables
-
-    t = read_tables(processed, ["documents", "errors"])
-    known = dict(zip(t["documents"]["source_file"], t["documents"]["sha256"]))
-    errored = set(t["errors"]["source_file"])
-    for p in list_documents(raw_dir):
-        if p.name in known:
-            if sha256_file(p) != known[p.name]:
-                return True
-        elif p.name not in errored:
-            return True
-    return any(not (Path(raw_dir) / name).exists() for name in known)
+    if state.get("fingerprint") != extractor_fingerprint(load_catalog(Path(raw_dir) / "catalog.csv")):
+        return True
+    current = {p.name: sha256_file(p) for p in list_documents(raw_dir)}
+    return current != {name: f["sha256"] for name, f in state["files"].items()}
 
 
-def ensure_extracted(raw_dir, processed_dir) -> bool:
-    """Run extraction into `processed_dir` when needed; returns True when it ran."""
+def ensure_extracted(raw_dir, processed_dir, **executor) -> bool:
+    """Extract into `processed_dir` when needed (only what changed); returns True when it ran."""
     if not needs_extraction(raw_dir, processed_dir):
         return False
     if raw_dir is None or not Path(raw_dir).is_dir():
         raise FileNotFoundError(f"{processed_dir} has no extracted tables and {raw_dir} is not a folder of raw documents")
-    from ..pipeline import extract
-    from ..store import write_tables
+    from ..pipeline import extract_to
 
-    write_tables(extract(raw_dir, progress=False), processed_dir)
+    extract_to(raw_dir, processed_dir, progress=False, **executor)
     return True
+
+
+def data_fingerprint(processed_dir) -> str:
+    """One hash for everything a notebook reads from `processed_dir` (the extraction state lists it all)."""
+    from ..store import STATE_NAME
+
+    return sha256_file(Path(processed_dir) / STATE_NAME)
 
 
 # ---------------------------------------------------------------- planning
@@ -251,45 +251,18 @@ def execute_one(job: dict) -> dict:
             "duration_s": round(time.perf_counter() - start, 2)}
 
 
-def _run_local(jobs_list: list[dict], n_jobs: int, on_done) -> list[dict]:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+def run_jobs(jobs_list: list[dict], n_jobs: int | None, executor: str, scheduler: str | None, on_done) -> list[dict]:
+    """Execute notebooks on the shared executors; a crashed worker fails only its own notebook."""
+    from ..executors import map_unordered
 
     results: list[dict | None] = [None] * len(jobs_list)
-    if not jobs_list:
-        return []
-    with ProcessPoolExecutor(max_workers=max(1, min(n_jobs, len(jobs_list))), mp_context=mp.get_context("spawn")) as pool:
-        futures = {pool.submit(execute_one, j): i for i, j in enumerate(jobs_list)}
-        for fut in as_completed(futures):
-            i = futures[fut]
-            try:
-                results[i] = fut.result()
-            except Exception as exc:  # a crashed worker process
-                results[i] = {"status": "failed", "error": f"worker crashed: {_error_text(exc)}", "duration_s": None}
-            on_done()
+    for i, res in map_unordered(execute_one, jobs_list, executor=executor, jobs=n_jobs, scheduler=scheduler,
+                                window=len(jobs_list) or 1):
+        if isinstance(res, BaseException):
+            res = {"status": "failed", "error": f"worker failed: {_error_text(res)}", "duration_s": None}
+        results[i] = res
+        on_done()
     return results
-
-
-def _run_dask(jobs_list: list[dict], n_jobs: int, scheduler: str | None, on_done) -> list[dict]:
-    from dask.distributed import Client, LocalCluster
-
-    cluster = None
-    client = Client(scheduler) if scheduler else Client(cluster := LocalCluster(
-        n_workers=max(1, n_jobs), threads_per_worker=1, processes=True, dashboard_address=None))
-    try:
-        futures = [client.submit(execute_one, j, pure=False) for j in jobs_list]
-        results = []
-        for f in futures:
-            try:
-                results.append(f.result())
-            except Exception as exc:
-                results.append({"status": "failed", "error": f"worker failed: {_error_text(exc)}", "duration_s": None})
-            on_done()
-        return results
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 # ---------------------------------------------------------------- the build
@@ -301,7 +274,7 @@ def _load_manifest(path: Path) -> dict:
 
 
 def build_reports(raw_dir="data/raw", processed_dir="data/processed", reports_dir="reports", district=None,
-                  year=None, jobs: int = 2, with_code: bool = False, executor: str = "local", scheduler=None,
+                  year=None, jobs: int | None = None, with_code: bool = False, executor: str = "local", scheduler=None,
                   notebooks_dir=None, timeout: int = DEFAULT_TIMEOUT_S, progress: bool | None = None) -> int:
     """Extract if needed, execute every report notebook, render HTML, write index.html + manifest.json.
 
@@ -314,7 +287,7 @@ def build_reports(raw_dir="data/raw", processed_dir="data/processed", reports_di
     reports = Path(reports_dir)
     processed = Path(processed_dir)
     try:
-        if ensure_extracted(raw_dir, processed):
+        if ensure_extracted(raw_dir, processed, executor=executor, jobs=jobs, scheduler=scheduler):
             console.print(f"extracted {raw_dir} -> {processed}")
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/] {exc}")
@@ -329,7 +302,7 @@ def build_reports(raw_dir="data/raw", processed_dir="data/processed", reports_di
     manifest_path = reports / "manifest.json"
     previous = {(r["notebook"], json.dumps(r["parameters"], sort_keys=True, ensure_ascii=False)): r
                 for r in _load_manifest(manifest_path).get("runs", [])}
-    data_inputs = {f"processed/{p.name}": sha256_file(p) for p in sorted(processed.glob("*.parquet"))}
+    data_inputs = {"processed/_extraction.json": data_fingerprint(processed)}
     nb_hash = {p.stem: sha256_file(p) for p in notebooks_dir.glob("*.ipynb")}
     kernel = kernel_name()
 
@@ -367,14 +340,11 @@ def build_reports(raw_dir="data/raw", processed_dir="data/processed", reports_di
 
     try:
         job_dicts = [j for _, j in todo]
-        if executor == "dask":
-            try:
-                results = _run_dask(job_dicts, jobs, scheduler, on_done)
-            except ImportError as exc:
-                console.print(f"[red]error:[/] the dask executor needs dask[distributed] ({exc})")
-                return 2
-        else:
-            results = _run_local(job_dicts, jobs, on_done)
+        try:
+            results = run_jobs(job_dicts, jobs, executor, scheduler, on_done)
+        except (OSError, RuntimeError) as exc:  # e.g. no dask scheduler at that address
+            console.print(f"[red]error:[/] {exc}")
+            return 2
     finally:
         if bar is not None:
             bar.stop()
