@@ -29,6 +29,7 @@ from .checks import run_checks
 from .codes import CodeResolver
 from .declarations import declaration_changes, read_declarations
 from .facts import extract_facts
+from .forms import find_blocks
 from .projects import extract_projects
 from .reasons import Taxonomy, default_taxonomy
 from .reform import extract_reform_events
@@ -44,18 +45,21 @@ NARRATIVE_TABLES = ("variances", "changes", "projects", "facts", "reform_events"
 def extract_rows(doc: Document, line_items: pd.DataFrame | None = None, taxonomy: Taxonomy | None = None,
                  themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
     """The narrative rows before conforming (amounts as Decimals, `_`-prefixed internals kept)."""
-    if line_items is not None and "doc_id" in line_items and (line_items["doc_id"] == doc.doc_id).any():
-        line_items = line_items[line_items["doc_id"] == doc.doc_id]
+    if line_items is not None and "doc_id" in line_items:
+        own = line_items["doc_id"] == doc.doc_id
+        if own.any() and not own.all():  # rows of several documents: keep this one's
+            line_items = line_items[own]
     taxonomy = taxonomy or default_taxonomy()
     themes = themes or default_themes()
-    jt = join_lines(doc)
-    declarations = read_declarations(jt)
+    jt = join_lines(doc)  # shared by every extractor, with its sentences and sections
+    blocks = find_blocks(jt)  # the form blocks (申报表, 自评表), read once
+    declarations = read_declarations(jt, blocks)
     rows = {
         "variances": extract_variances(jt, CodeResolver(line_items), taxonomy),
         "changes": sorted(extract_changes(jt, taxonomy) + declaration_changes(jt, declarations, taxonomy),
                           key=lambda r: r["_span"][0]),
-        "projects": extract_projects(jt, themes, declarations, is_budget=doc.meta.doc_kind == "budget"),
-        "facts": extract_facts(jt),
+        "projects": extract_projects(jt, themes, declarations, is_budget=doc.meta.doc_kind == "budget", blocks=blocks),
+        "facts": extract_facts(jt, blocks),
         "reform_events": extract_reform_events(jt, doc.meta.department),
     }
     rows["checks"] = run_checks(jt, rows, line_items)

@@ -13,20 +13,21 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 from .reasons import Taxonomy, find_reason
-from .text import NUM, JoinedText, strip_subject, subject_start, to_decimal
+from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
 
 _YEAR = r"(?:\d{4}年度?|上年度?|上一年度?)"
 _PCT = rf"(?:,(?P<pdir>增长|下降|增加|减少)(?P<pct>{NUM})%)?"
 _COMPARED = re.compile(
     rf"与{_YEAR}相比,?(?P<metric>[^,。;\n]*?)各?(?P<dir>增加|减少|增长|下降)(?P<delta>{NUM})万元?" + _PCT
 )
-_THAN = re.compile(
+_THAN = ClausePattern(
     rf"(?P<label>[^,。;\n]*?)(?P<current>{NUM})万元[。,]?比{_YEAR}(?:预算数?|决算数?)?"
     rf"(?P<dir>增加|减少)(?P<delta>{NUM})万元?" + _PCT
 )
-_UNCHANGED = re.compile(rf"(?P<label>[^,。;\n]*?)与{_YEAR}(?:相比)?,?(?:无增减变化|持平|无变化)")
+_UNCHANGED = ClausePattern(rf"(?P<label>[^,。;\n]*?)与{_YEAR}(?:相比)?,?(?:无增减变化|持平|无变化)")
 _NEGATIVE = {"减少", "下降"}
 _SUBJECT_CUT = re.compile(rf"(?:年初|全年)?预算|决算|为|{NUM}")
 
@@ -38,11 +39,16 @@ def _signed(value: str | None, direction: str | None) -> Decimal | None:
     return -v if direction in _NEGATIVE else v
 
 
+@lru_cache(maxsize=1024)
+def _figure_of(metric: str) -> re.Pattern:
+    return re.compile(rf"{re.escape(metric)}(?:均为|为|合计)?({NUM})万元")
+
+
 def _current_before(text: str, metric: str, start: int, stop: int) -> Decimal | None:
     """The last “<metric>(均为|为)?N万元” in text[start:stop] (the figure the change is about)."""
     if not metric:
         return None
-    hits = list(re.finditer(rf"{re.escape(metric)}(?:均为|为|合计)?({NUM})万元", text[start:stop]))
+    hits = list(_figure_of(metric).finditer(text, start, stop))
     return to_decimal(hits[-1].group(1)) if hits else None
 
 

@@ -23,6 +23,7 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import pandas as pd
 
@@ -56,6 +57,7 @@ _CODE_COLUMNS = ("小计", "合计", "本年支出")
 _TRIGGER = re.compile(r"年初预算|全年预算|预算数|执行数|与[^,。;]{0,12}相比|比\d{4}年|比上年")
 _HAS_FIGURE = re.compile(r"\d(?:万元|万|元|%)")
 _SUFFIXES = re.compile(r"(?:项目|专项经费|专项资金|经费|费用|资金|费)$")
+_NAME_NOISE = re.compile(r"[“”\"'《》\s]")
 _NAME_SIMILARITY = 0.85
 
 
@@ -113,42 +115,57 @@ def _row(check: str, passed: bool, severity: str | None, expected, found, detail
 
 # ---------------------------------------------------------------- tables
 class TableCells:
-    """Look up `line_items` cells by (table_key, item, column) or by functional code."""
+    """Look up `line_items` cells by (table_key, item, column) or by functional code.
+
+    The frame is indexed once into plain dicts; item, column and code are compared in their
+    compact form (no whitespace), and the first row in frame order wins.
+    """
 
     def __init__(self, line_items: pd.DataFrame | None):
-        self.df = None
         self.tables: set[str] = set()
-        if line_items is not None and not line_items.empty:
-            df = line_items.copy()
-            for col in ("item", "column", "code"):
-                df[col] = df[col].fillna("").astype(str).map(compact)
-            self.df, self.tables = df, set(df["table_key"])
+        # (table_key, item) -> [(column, amount, source_line)], and the gpb_expenditure rows by code.
+        self._by_item: dict[tuple[str, str], list[tuple]] = {}
+        self._by_code: dict[str, list[tuple]] = {}
+        if line_items is None or line_items.empty:
+            return
+        table_keys = line_items["table_key"].tolist()
+        items, columns, codes = ([_label(v) for v in line_items[col].tolist()] for col in ("item", "column", "code"))
+        for table_key, item, column, code, amount, line in zip(
+                table_keys, items, columns, codes, line_items["amount"].tolist(), line_items["source_line"].tolist()):
+            cell = (column, amount, line)
+            self._by_item.setdefault((table_key, item), []).append(cell)
+            if table_key == "gpb_expenditure":
+                self._by_code.setdefault(code, []).append(cell)
+        self.tables = set(table_keys)
 
-    def _pick(self, rows: pd.DataFrame, columns: tuple[str, ...]):
+    @staticmethod
+    def _pick(rows: list[tuple], columns: tuple[str, ...]):
+        """(amount, source_line) of the first row, or of the first row in the first of `columns` present."""
         if columns:
             for col in columns:
-                hit = rows[rows["column"] == col]
-                if len(hit):
+                hit = [r for r in rows if r[0] == col]
+                if hit:
                     rows = hit
                     break
             else:
                 return None
-        if rows.empty:
+        if not rows:
             return None
-        first = rows.iloc[0]
-        return Decimal(str(round(float(first["amount"]), 6))), int(first["source_line"])
+        _, amount, line = rows[0]
+        return Decimal(str(round(float(amount), 6))), int(line)
 
     def cell(self, table_key: str, item: str, columns: tuple[str, ...] = ()):
-        if self.df is None:
-            return None
-        rows = self.df[(self.df["table_key"] == table_key) & (self.df["item"] == item)]
-        return self._pick(rows, columns)
+        return self._pick(self._by_item.get((table_key, item), []), columns)
 
     def coded(self, code: str):
-        if self.df is None:
-            return None
-        rows = self.df[(self.df["table_key"] == "gpb_expenditure") & (self.df["code"] == code)]
-        return self._pick(rows, _CODE_COLUMNS)
+        return self._pick(self._by_code.get(code, []), _CODE_COLUMNS)
+
+
+def _label(value) -> str:
+    """A `line_items` label cell in compact form ('' when missing)."""
+    if isinstance(value, str):
+        return compact(value)
+    return "" if value is None or pd.isna(value) else compact(str(value))
 
 
 def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Decimal, line: int, what: str) -> list[dict]:
@@ -280,16 +297,27 @@ def _check_procurement(facts: list[dict]) -> tuple[list[dict], list[dict]]:
     return out, slipped
 
 
+@lru_cache(maxsize=4096)
 def _norm_name(name: str) -> str:
-    name = re.sub(r"[“”\"'《》\s]", "", name)
+    name = _NAME_NOISE.sub("", name)
     while (stripped := _SUFFIXES.sub("", name)) != name and stripped:
         name = stripped
     return name
 
 
-def _same_project(a: str, b: str) -> bool:
-    na, nb = _norm_name(a), _norm_name(b)
-    return na == nb or SequenceMatcher(None, na, nb).ratio() >= _NAME_SIMILARITY
+def _group_of(groups: list[list[dict]], name: str) -> list[dict] | None:
+    """The first group whose first project has the same name (normalised, or ≥ `_NAME_SIMILARITY` alike)."""
+    wanted = _norm_name(name)
+    similar = SequenceMatcher(None, "", wanted)  # `wanted` is analysed once, then compared with each group
+    for group in groups:
+        other = _norm_name(group[0]["name"])
+        if other == wanted:
+            return group
+        similar.set_seq1(other)
+        # quick_ratio() is an upper bound of ratio(): most pairs are told apart without computing it
+        if similar.quick_ratio() >= _NAME_SIMILARITY and similar.ratio() >= _NAME_SIMILARITY:
+            return group
+    return None
 
 
 def check_projects(projects: list[dict]) -> list[dict]:
@@ -310,7 +338,7 @@ def check_projects(projects: list[dict]) -> list[dict]:
                             f"{p['name']}: 当年预算 {p['budget']} exceeds 项目总预算 {p['total_budget']}", p["source_line"]))
         if p["source_kind"] == "sub_item":
             continue
-        group = next((g for g in groups if _same_project(g[0]["name"], p["name"])), None)
+        group = _group_of(groups, p["name"])
         if group is None:
             groups.append([p])
         else:

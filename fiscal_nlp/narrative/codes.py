@@ -14,6 +14,7 @@ import pandas as pd
 from fiscal_nlp.ingest.document import compact
 
 _LEVEL_MARK = re.compile(r"[(（](类|款|项)[)）]")
+_EXPENDITURE_SUFFIX = re.compile(r"支出$")
 
 
 def split_path(subject: str) -> list[str]:
@@ -24,7 +25,7 @@ def split_path(subject: str) -> list[str]:
 
 
 def _key(name: str) -> str:
-    return re.sub(r"支出$", "", compact(name).replace("（", "(").replace("）", ")"))
+    return _EXPENDITURE_SUFFIX.sub("", compact(name).replace("（", "(").replace("）", ")"))
 
 
 class CodeResolver:
@@ -34,9 +35,11 @@ class CodeResolver:
         self._by_len: dict[int, dict[str, set[str]]] = {}
         if line_items is None or line_items.empty or "code" not in line_items:
             return
-        coded = line_items.dropna(subset=["code"])
-        for code, item in zip(coded["code"].astype(str), coded["item"].astype(str)):
-            self._by_len.setdefault(len(code), {}).setdefault(_key(item), set()).add(code)
+        for code, item in zip(line_items["code"].tolist(), line_items["item"].tolist()):
+            if code is None or pd.isna(code):
+                continue
+            code = str(code)
+            self._by_len.setdefault(len(code), {}).setdefault(_key(str(item)), set()).add(code)
 
     def resolve(self, subject: str) -> str | None:
         """Code of the deepest level named in `subject`, or None when any level is unknown or ambiguous."""

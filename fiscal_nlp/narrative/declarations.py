@@ -26,6 +26,7 @@ _CHANGE = re.compile(r"当年预算变动情况(?:及理由)?[:：](?P<t>[^。\n
 _DELTA = re.compile(rf"(?P<dir>增加|减少|新增|核减|压减)(?:了)?(?:该项目的)?(?:预算|经费|资金)?(?P<v>{NUM})万元?")
 _NEW_VALUE = re.compile(rf"(?:预计为|调整为|安排为|为)(?P<v>{NUM})万元?")
 _UNCHANGED = re.compile(r"无变化|无变动|不变|持平")
+_EXECUTION = re.compile(r"执行情况|执行数")  # a 自评表, not a 申报表
 _NEGATIVE = {"减少", "核减", "压减"}
 
 
@@ -42,15 +43,18 @@ class Declaration:
     change_start: int | None = None
 
 
-def read_declarations(jt: JoinedText) -> list[Declaration]:
-    """All project declaration forms of a document (blocks with 项目当年预算 / 当年资金总额)."""
+def read_declarations(jt: JoinedText, blocks: list[Block] | None = None) -> list[Declaration]:
+    """All project declaration forms of a document (blocks with 项目当年预算 / 当年资金总额).
+
+    `blocks`: the document's `find_blocks`, when the caller already has them.
+    """
     text = jt.text
     out = []
-    for block in find_blocks(jt):
+    for block in find_blocks(jt) if blocks is None else blocks:
         if block.kind != "项目名称":
             continue
         budget = _BUDGET.search(text, block.start, block.end)
-        if budget is None or re.search(r"执行情况|执行数", text[block.start:block.end]):
+        if budget is None or _EXECUTION.search(text, block.start, block.end):
             continue
         code = _CODE.search(text, block.start, block.end)
         total = _TOTAL.search(text, block.start, block.end)

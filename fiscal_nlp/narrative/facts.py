@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
-from .forms import find_blocks, read_evaluation
+from .forms import Block, find_blocks, read_evaluation
 from .text import NUM, JoinedText, to_decimal, to_wan
 
 V = rf"(?P<v>{NUM})"
@@ -32,6 +33,10 @@ class Rule:
     const: Decimal | None = None  # value for a stated absence (the group then need not exist)
     scoped: bool = False
     bases: dict[str, str] = field(default_factory=dict)  # share group -> base key
+
+    @cached_property
+    def regex(self) -> re.Pattern:
+        return re.compile(self.pattern)
 
 
 def _pair(key: str, base: str) -> dict:
@@ -130,7 +135,7 @@ def _fact(jt: JoinedText, key: str, value: Decimal, unit: str, start: int, end: 
 def _from_rules(jt: JoinedText) -> list[dict]:
     rows = []
     for rule in RULES:
-        for m in re.finditer(rule.pattern, jt.text):
+        for m in rule.regex.finditer(jt.text):
             prefix = _scope(jt, m.start()) if rule.scoped else ""
             groups = m.groupdict()
             for group, (key, unit) in rule.outputs.items():
@@ -156,9 +161,9 @@ def _from_rules(jt: JoinedText) -> list[dict]:
     return rows
 
 
-def _from_forms(jt: JoinedText) -> list[dict]:
+def _from_forms(jt: JoinedText, blocks: list[Block]) -> list[dict]:
     rows = []
-    for block in find_blocks(jt):
+    for block in blocks:
         form = read_evaluation(jt, block)
         if form is None:
             continue
@@ -185,6 +190,10 @@ def _form_fact(jt: JoinedText, key: str, value: Decimal, unit: str, start: int, 
     return row
 
 
-def extract_facts(jt: JoinedText) -> list[dict]:
-    """All scalar facts of a document, in text order (keys documented in `RULES`)."""
-    return sorted(_from_rules(jt) + _from_forms(jt), key=lambda r: r["_span"][0])
+def extract_facts(jt: JoinedText, blocks: list[Block] | None = None) -> list[dict]:
+    """All scalar facts of a document, in text order (keys documented in `RULES`).
+
+    `blocks`: the document's `find_blocks`, when the caller already has them.
+    """
+    blocks = find_blocks(jt) if blocks is None else blocks
+    return sorted(_from_rules(jt) + _from_forms(jt, blocks), key=lambda r: r["_span"][0])

@@ -15,15 +15,15 @@ from __future__ import annotations
 import re
 
 from .declarations import Declaration
-from .forms import find_blocks, read_evaluation
-from .text import NUM, JoinedText, strip_subject, subject_start, to_decimal
+from .forms import Block, find_blocks, read_evaluation
+from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
 from .themes import ThemeDictionary
 
-_SELF_EVAL = re.compile(
+_SELF_EVAL = ClausePattern(
     rf"(?P<name>[^。;\n]*?)(?:项目)?绩效自评综述[:：]?项目全年预算数?为(?P<budget>{NUM})万元,"
     rf"执行数为(?P<executed>{NUM})万元(?:\([^)]*\))?,完成预算的?(?P<rate>{NUM})%"
 )
-_FUNDS_USED = re.compile(
+_FUNDS_USED = ClausePattern(
     rf"(?P<name>[^。;,\n]*?)(?:项目)?到位资金(?P<budget>{NUM})万元,实际支出(?P<executed>{NUM})万元,"
     rf"资金使用率为?(?P<rate>{NUM})%"
 )
@@ -82,9 +82,9 @@ def _narratives(jt: JoinedText, themes: ThemeDictionary, is_budget: bool) -> lis
     return rows
 
 
-def _forms(jt: JoinedText, themes: ThemeDictionary) -> list[dict]:
+def _forms(jt: JoinedText, themes: ThemeDictionary, blocks: list[Block]) -> list[dict]:
     rows = []
-    for block in find_blocks(jt):
+    for block in blocks:
         if block.kind != "项目名称":
             continue
         form = read_evaluation(jt, block)
@@ -104,8 +104,13 @@ def _declarations(jt: JoinedText, themes: ThemeDictionary, declarations: list[De
     ]
 
 
-def extract_projects(jt: JoinedText, themes: ThemeDictionary, declarations: list[Declaration], is_budget: bool) -> list[dict]:
-    """All project rows of a document, in text order. `is_budget`: a 部门预算 (amounts are budgets)."""
-    rows = (_statements(jt, themes) + _narratives(jt, themes, is_budget) + _forms(jt, themes)
+def extract_projects(jt: JoinedText, themes: ThemeDictionary, declarations: list[Declaration], is_budget: bool,
+                     blocks: list[Block] | None = None) -> list[dict]:
+    """All project rows of a document, in text order. `is_budget`: a 部门预算 (amounts are budgets).
+
+    `blocks`: the document's `find_blocks`, when the caller already has them.
+    """
+    blocks = find_blocks(jt) if blocks is None else blocks
+    rows = (_statements(jt, themes) + _narratives(jt, themes, is_budget) + _forms(jt, themes, blocks)
             + _declarations(jt, themes, declarations))
     return sorted(rows, key=lambda r: r["_span"][0])

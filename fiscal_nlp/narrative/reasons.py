@@ -61,20 +61,31 @@ class Taxonomy:
         """
         if not reason:
             return None
-        tokenizer = _tokenizer(str(self.userdict))
-        tokens = tokenizer.lcut(reason)
-        hits = [c.id for c in self.categories if any(_matches(tokens, kw, tokenizer) for kw in c.keywords)]
+        userdict = str(self.userdict)
+        tokens = tuple(_tokenizer(userdict).lcut(reason))
+        vocabulary = set(tokens)
+        hits = [c.id for c in self.categories
+                if any(_matches(tokens, vocabulary, _keyword_parts(userdict, kw)) for kw in c.keywords)]
         return ";".join(hits) if hits else self.fallback
 
 
 @lru_cache(maxsize=4)
 def _tokenizer(userdict: str) -> jieba.Tokenizer:
+    """One jieba tokenizer per user dictionary and process (loading the dictionary is the slow part)."""
     tokenizer = jieba.Tokenizer()
     tokenizer.load_userdict(userdict)
     return tokenizer
 
 
-def _contains(tokens: list[str], part: list[str], start: int) -> int:
+@lru_cache(maxsize=4096)
+def _keyword_parts(userdict: str, keyword: str) -> tuple[tuple[str, ...], ...]:
+    """A keyword's token runs, segmented once: “新增…项目” -> (("新增",), ("项目",))."""
+    tokenizer = _tokenizer(userdict)
+    parts = (tuple(tokenizer.lcut(piece.strip())) for piece in keyword.split(GAP))
+    return tuple(part for part in parts if part)
+
+
+def _contains(tokens: tuple[str, ...], part: tuple[str, ...], start: int) -> int:
     """Index just past the first contiguous occurrence of `part` in tokens[start:], or -1."""
     n = len(part)
     for i in range(start, len(tokens) - n + 1):
@@ -83,12 +94,12 @@ def _contains(tokens: list[str], part: list[str], start: int) -> int:
     return -1
 
 
-def _matches(tokens: list[str], keyword: str, tokenizer: jieba.Tokenizer) -> bool:
+def _matches(tokens: tuple[str, ...], vocabulary: set[str], parts: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether the keyword's token runs occur in `tokens` (whose set is `vocabulary`) in order, each contiguous."""
+    if not all(token in vocabulary for part in parts for token in part):
+        return False
     pos = 0
-    for piece in keyword.split(GAP):
-        part = tokenizer.lcut(piece.strip())
-        if not part:
-            continue
+    for part in parts:
         pos = _contains(tokens, part, pos)
         if pos < 0:
             return False

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from .text import JoinedText
+from .text import ClausePattern, JoinedText
 
 WHOLE_UNIT = "单位整体"
 _INSTRUMENT = r"《[^》]{2,80}》(?:\([^)]{2,30}\))?"
@@ -25,11 +25,15 @@ _INSTRUMENT_YEAR = re.compile(r"〔(\d{4})〕")
 _MOVE_INTO = re.compile(r"^(?P<funcs>.+?)(?:等)?(?:相关)?(?:工作)?(?:职能)?职责(?:划入|划转至|划转到|划归|移交)(?P<to>.+)$")
 _MOVE_BY = re.compile(r"^(?P<funcs>.+?)由(?P<to>.+?)承担$")
 _UNIT_PREFIX = re.compile(r"^(?P<unit>.+?)承担的(?:职能)?(?:职责)?中(?P<rest>.+)$")
-_PLACED = re.compile(r"(?P<unit>[^,。;由]+?)由(?P<from>[^,。;]+?)调整为(?P<to>[^,。;]+?)所属(?:事业)?单位")
+_PLACED = ClausePattern(r"(?P<unit>[^,。;由]+?)由(?P<from>[^,。;]+?)调整为(?P<to>[^,。;]+?)所属(?:事业)?单位")
 _REFERENCE = re.compile(
     rf"根据(?P<basis>{_INSTRUMENT}(?:、{_INSTRUMENT})*)(?:等文件)?精神?,(?P<unit>[^,。;由]+?)为(?P<to>[^,。;]+?)(?:直属|所属)"
 )
 _ANAPHORA = re.compile(r"^(?:以上|上述)")
+# A sentence that moves functions (read clause by clause by `_moves`).
+_MOVE_SENTENCE = re.compile(r"职责(?:划入|划转至|划转到|划归|移交)|由[^,。;]+承担")
+_CLAUSE_BREAK = re.compile(r"[,;]")
+_FUNCTION_TAIL = re.compile(r"(?:等)?(?:相关)?(?:工作)?$")
 _REFORM_WORDS = re.compile(r"机构改革|机构编制|职能划转")
 
 
@@ -55,7 +59,7 @@ def _event(jt: JoinedText, unit: str, function: str, to_org: str, start: int, ef
 def _moves(jt: JoinedText, sentence_start: int, sentence: str, default_unit: str | None) -> list[dict]:
     rows, unit = [], default_unit
     effective, basis = _context(jt, sentence_start)
-    for clause in re.split(r"[,;]", sentence.strip("。\n ")):
+    for clause in _CLAUSE_BREAK.split(sentence.strip("。\n ")):
         m = _MOVE_INTO.match(clause)
         keep_suffix = False
         if m is None:
@@ -69,7 +73,7 @@ def _moves(jt: JoinedText, sentence_start: int, sentence: str, default_unit: str
         if _ANAPHORA.match(funcs) or not unit:
             continue
         if not keep_suffix:
-            funcs = re.sub(r"(?:等)?(?:相关)?(?:工作)?$", "", funcs)
+            funcs = _FUNCTION_TAIL.sub("", funcs)
         for function in filter(None, funcs.split("、")):
             rows.append(_event(jt, unit, function, m["to"].strip("。"), sentence_start, effective, basis))
     return rows
@@ -88,6 +92,6 @@ def extract_reform_events(jt: JoinedText, department: str | None) -> list[dict]:
         rows.append(_event(jt, m["unit"], WHOLE_UNIT, m["to"], jt.sentence_span(m.start())[0], effective, basis))
     for start, end in jt.sentences():
         sentence = text[start:end]
-        if re.search(r"职责(?:划入|划转至|划转到|划归|移交)|由[^,。;]+承担", sentence) and "职责" in sentence:
+        if "职责" in sentence and _MOVE_SENTENCE.search(sentence):
             rows.extend(_moves(jt, start, sentence, department))
     return sorted(rows, key=lambda r: r["_span"][0])

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import string
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -37,20 +38,23 @@ _SENTENCE_MARK = re.compile(r"[。,;，；]")
 # The source cut very long lines and marked the cut with U+FFFD: the next line is not a continuation.
 TRUNCATED = "\ufffd"
 _PAGE_FOOTER = re.compile(r"^[-—–]\s*\d+\s*[-—–]$")
-_KEEP_SPACE_LEFT = re.compile(r"[0-9A-Za-z.%]$")
-_KEEP_SPACE_RIGHT = re.compile(r"^[0-9A-Za-z]")
+# A whitespace run squeezes to one space between these characters (“1170.83 1012.84”, “5 G”).
+_KEEP_SPACE_LEFT = frozenset(string.digits + string.ascii_letters + ".%")
+_KEEP_SPACE_RIGHT = frozenset(string.digits + string.ascii_letters)
 _WS_RUN = re.compile(r"\s+")
+# A sentence: some text and the “。” or line break that ends it (a bare “。” or blank line is none).
+_SENTENCE = re.compile(r"[^。\n]+[。\n]?")
 
 
 def squeeze(text: str) -> str:
     """Drop whitespace except one space between ASCII alphanumerics: “年初预算为 2,417.70 万元” -> “年初预算为2,417.70万元”."""
-    parts = _WS_RUN.split(text.strip())
-    out = parts[0] if parts else ""
-    for part in parts[1:]:
-        if _KEEP_SPACE_LEFT.search(out) and _KEEP_SPACE_RIGHT.search(part):
-            out += " "
-        out += part
-    return out
+    return _WS_RUN.sub(_squeezed_run, text.strip())
+
+
+def _squeezed_run(run: re.Match) -> str:
+    """One space for a whitespace run between the characters of `_KEEP_SPACE_*`, else nothing (runs are inner)."""
+    text = run.string
+    return " " if text[run.start() - 1] in _KEEP_SPACE_LEFT and text[run.end()] in _KEEP_SPACE_RIGHT else ""
 
 
 def to_decimal(printed: str) -> Decimal:
@@ -64,6 +68,47 @@ def to_wan(printed: str, unit: str | None) -> Decimal:
     return value / Decimal(10000) if unit == "元" else value
 
 
+# What a `ClausePattern` opens with: its subject, `(?P<name>[^<stop characters>]*?)` (or `+?`),
+# the stop characters written literally or as `\n`.
+_CLAUSE_SUBJECT = re.compile(r"\(\?P<\w+>\[\^(?P<stops>(?:\\n|[^]\\^-])+)\][*+]\?\)")
+
+
+class ClausePattern:
+    """A statement regex that opens with its subject: a lazy run of clause characters.
+
+    Example: `(?P<subject>[^。;\\n]*?)。?(?:年初|全年)?预算…` — the subject reaches back to the
+    clause start (after the last stop character “。”, “;” or line break). `re.finditer` tries
+    such a pattern at every offset, and every try rescans the clause up to its end: quadratic in
+    the clause length. `finditer` here yields the very same matches in one pass: it searches for
+    the rest of the pattern (the statement proper), and tries the whole pattern only at the
+    earliest offset that can reach it — the clause start, or the previous match's end. No earlier
+    offset can match: from there the subject would have to cross a stop character.
+    """
+
+    def __init__(self, pattern: str):
+        subject = _CLAUSE_SUBJECT.match(pattern)
+        if subject is None:
+            raise ValueError(f"a clause pattern must open with (?P<name>[^…]*?): {pattern[:40]!r}")
+        rest = f"(?:{pattern[subject.end():]})"
+        self.regex = re.compile(subject.group() + rest)
+        self._rest = re.compile(rest)
+        self._stops = subject["stops"].replace(r"\n", "\n")  # the characters the subject cannot contain
+
+    def finditer(self, text: str):
+        pos = 0
+        while pos <= len(text):
+            rest = self._rest.search(text, pos)
+            if rest is None:
+                return
+            start = max([pos] + [text.rfind(c, pos, rest.start()) + 1 for c in self._stops])
+            m = self.regex.match(text, start)
+            if m is None:  # a `+?` subject needs a character before `rest`: go on after `start`
+                pos = start + 1
+                continue
+            yield m
+            pos = max(m.end(), start + 1)
+
+
 @dataclass
 class JoinedText:
     """The document's lines joined into `text`, with `starts[i]` the offset where `lines[i]` begins."""
@@ -72,6 +117,9 @@ class JoinedText:
     starts: list[int] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)
     _sections: list[tuple[int, str]] = field(default_factory=list)
+    # Computed on first use and shared by every extractor (the text is final once joined).
+    _section_offsets: list[int] | None = field(default=None, repr=False)
+    _sentence_spans: list[tuple[int, int]] | None = field(default=None, repr=False)
 
     def line_at(self, offset: int) -> Line:
         i = bisect.bisect_right(self.starts, offset) - 1
@@ -86,14 +134,19 @@ class JoinedText:
     def page(self, offset: int) -> int | None:
         return self.line_at(offset).page
 
+    def _section_index(self, offset: int) -> int:
+        if self._section_offsets is None:
+            self._section_offsets = [s for s, _ in self._sections]
+        return bisect.bisect_right(self._section_offsets, offset) - 1
+
     def section_at(self, offset: int) -> str:
         """The heading line (“五、一般公共预算财政拨款支出决算情况说明”) governing `offset`, or ''."""
-        i = bisect.bisect_right([s for s, _ in self._sections], offset) - 1
+        i = self._section_index(offset)
         return self._sections[i][1] if i >= 0 else ""
 
     def section_start(self, offset: int) -> int:
         """Offset of the heading governing `offset` (0 before the first heading)."""
-        i = bisect.bisect_right([s for s, _ in self._sections], offset) - 1
+        i = self._section_index(offset)
         return self._sections[i][0] if i >= 0 else 0
 
     def sentence_span(self, offset: int) -> tuple[int, int]:
@@ -104,14 +157,10 @@ class JoinedText:
         return start, end
 
     def sentences(self) -> list[tuple[int, int]]:
-        spans, start = [], 0
-        for m in re.finditer(r"[。\n]", self.text):
-            if m.end() - start > 1:
-                spans.append((start, m.end()))
-            start = m.end()
-        if start < len(self.text):
-            spans.append((start, len(self.text)))
-        return spans
+        """[start, end) of every sentence (split after “。” and line breaks), computed once per text."""
+        if self._sentence_spans is None:
+            self._sentence_spans = [m.span() for m in _SENTENCE.finditer(self.text)]
+        return self._sentence_spans
 
 
 def join_lines(doc: Document) -> JoinedText:

@@ -17,14 +17,14 @@ from decimal import Decimal
 
 from .codes import CodeResolver
 from .reasons import Taxonomy, find_reason
-from .text import NUM, JoinedText, strip_subject, subject_start, to_decimal
+from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
 
 _RATE = rf"(?:,?(?:完成|为|占)(?:年初)?预算(?:数)?的?(?P<rate>{NUM})%)?"
-_FULL = re.compile(
+_FULL = ClausePattern(
     rf"(?P<subject>[^。;\n]*?)。?(?:年初|全年)?预算(?:数)?为?(?P<budget>{NUM})万元,?"
     rf"(?:支出)?决算(?:数)?为?(?P<actual>{NUM})万元" + _RATE
 )
-_ACTUAL_ONLY = re.compile(
+_ACTUAL_ONLY = ClausePattern(
     rf"(?P<subject>[^。;\n]*?)支出决算(?:数)?为?(?P<actual>{NUM})万元,完成年初预算(?:数)?的?(?P<rate>{NUM})%"
     rf"(?:,比年初预算(?P<dir>增加\(减少\)|增加|减少)(?P<delta>{NUM})万元)?"
 )
