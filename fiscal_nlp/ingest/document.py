@@ -52,14 +52,26 @@ class Document:
 # Kangxi radicals (U+2F00..U+2FD5) are NFKC-mapped to ordinary CJK ideographs;
 # U+2E80..U+2EF3 (CJK radicals supplement) are not, so map the common look-alikes too.
 _EXTRA_FOLD = str.maketrans({"⺠": "民", "⻓": "长", "⻔": "门", "⻢": "马", "⻆": "角", "⻅": "见", "⻜": "飞", "⻓": "长"})
-_WS = re.compile(r"\s+")
+_NEEDS_FOLD = re.compile("[" + "".join(map(chr, _EXTRA_FOLD)) + "]")  # (rare: translate only when present)
 
 
 def normalise(text: str) -> str:
     """NFKC-normalise: full-width digits/commas, Kangxi radicals (⼀ -> 一), ideographic space."""
-    return unicodedata.normalize("NFKC", text).translate(_EXTRA_FOLD)
+    text = unicodedata.normalize("NFKC", text)
+    return text.translate(_EXTRA_FOLD) if _NEEDS_FOLD.search(text) else text
+
+
+def normalise_lines(texts: list[str]) -> list[str]:
+    """`normalise` of each text; the rare look-alikes are looked for once, over all of them."""
+    out = [unicodedata.normalize("NFKC", t) for t in texts]
+    if _NEEDS_FOLD.search("\n".join(out)):
+        out = [t.translate(_EXTRA_FOLD) for t in out]
+    return out
 
 
 def compact(text: str) -> str:
-    """Remove all whitespace (the contract's label form): "本年收入 合计" -> "本年收入合计"."""
-    return _WS.sub("", text)
+    """Remove all whitespace (the contract's label form): "本年收入 合计" -> "本年收入合计".
+
+    `str.split()` splits at exactly the characters regex `\\s` matches (Unicode whitespace).
+    """
+    return "".join(text.split())

@@ -8,9 +8,13 @@ added (extend) but never silently renamed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+from pandas.api.extensions import ExtensionDtype
 
 # Logical dtypes -> Arrow types. "map_year_float" is the contract's `map year→float`.
 _ARROW = {
@@ -154,6 +158,7 @@ def columns(table: str) -> list[str]:
     return [c.name for c in TABLES[table]]
 
 
+@lru_cache(maxsize=None)
 def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([pa.field(c.name, _ARROW[c.dtype], nullable=c.nullable) for c in TABLES[table]])
 
@@ -177,30 +182,148 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
 
 
 def empty_frame(table: str) -> pd.DataFrame:
-    return to_pandas(arrow_schema(table).empty_table())
+    return _empty(table).copy()
 
 
 def conform(table: str, df: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
     """Return `df` with exactly the declared columns, in order, as Arrow-compatible dtypes.
 
     Missing nullable columns are added as null; an unknown column or a missing
-    non-nullable column is a programming error and raises.
+    non-nullable column is a programming error and raises. Nulls are pandas' (None,
+    NaN, NA); values are converted by Arrow into the declared types, and come back as
+    `to_pandas` gives them (nullable Int64/boolean/Float64, maps as dicts).
     """
     if df is None:
         return empty_frame(table)
     if not isinstance(df, pd.DataFrame):
-        df = pd.DataFrame(list(df))
+        rows = list(df)
+        if all(type(r) is dict for r in rows):
+            return _conform_records(table, rows)
+        df = pd.DataFrame(rows)
+    return _conform_frame(table, df)
+
+
+# ---------------------------------------------------------------- conform's paths
+# Records (what the stages emit) go straight to Arrow; frames go column by column the
+# way `pa.Table.from_pandas` reads them; both come back through `_frame`, and a frame that
+# is already conformed is only re-indexed. Records Arrow would read differently from pandas
+# take the frame path, so every path gives `to_pandas(to_arrow(table, <df, pandas nulls as None>))`.
+
+def _conform_records(table: str, rows: list[dict]) -> pd.DataFrame:
+    present = set().union(*rows)
+    if not present:
+        return empty_frame(table)
+    _check_columns(table, present, len(rows))
+    try:
+        tbl = pa.Table.from_pylist(rows, schema=arrow_schema(table))
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        tbl = None  # e.g. NaN for a missing string: pandas' null, not Arrow's
+    if tbl is None or _arrow_and_pandas_differ(tbl):
+        return _conform_frame(table, pd.DataFrame(rows))
+    return _frame(table, tbl)
+
+
+def _conform_frame(table: str, df: pd.DataFrame) -> pd.DataFrame:
     if df.empty and not len(df.columns):
         return empty_frame(table)
-    spec = TABLES[table]
-    names = [c.name for c in spec]
-    extra = set(df.columns) - set(names)
+    _check_columns(table, df.columns, len(df))
+    if df.empty:
+        return empty_frame(table)
+    if _is_conformed(table, df):  # e.g. conformed frames concatenated: the round trip would change nothing
+        out = df.copy()
+        out.index = pd.RangeIndex(len(out))
+        out.columns = _empty(table).columns
+        return out
+    arrays = []
+    for field in arrow_schema(table):
+        if field.name in df.columns:
+            col = df[field.name]
+            values = np.where(col.notna().to_numpy(), col.astype(object).to_numpy(), None)
+        else:
+            values = np.full(len(df), None, dtype=object)
+        arrays.append(_column_from_pandas(values, field))
+    return _frame(table, pa.Table.from_arrays(arrays, schema=arrow_schema(table)))
+
+
+def _check_columns(table: str, present, n_rows: int) -> None:
+    """An unknown column, or a non-nullable one missing from rows that exist, is a programming error."""
+    extra = set(present) - set(columns(table))
     if extra:
         raise ValueError(f"{table}: columns not in the contract: {sorted(extra)}")
-    for c in spec:
-        if c.name not in df.columns:
-            if not c.nullable and len(df):
-                raise ValueError(f"{table}: missing required column {c.name!r}")
-            df[c.name] = None
-    df = df[names].astype(object).where(df[names].notna(), None)
-    return to_pandas(to_arrow(table, df))
+    for c in TABLES[table]:
+        if c.name not in present and not c.nullable and n_rows:
+            raise ValueError(f"{table}: missing required column {c.name!r}")
+
+
+def _arrow_and_pandas_differ(tbl: pa.Table) -> bool:
+    """NaN is a float to Arrow but null to pandas; a null in a non-nullable column must raise as from_pandas does."""
+    return any((not field.nullable and col.null_count) or _has_nan(col) for field, col in zip(tbl.schema, tbl.columns))
+
+
+def _has_nan(col: pa.ChunkedArray) -> bool:
+    if pa.types.is_floating(col.type):
+        return bool(pc.any(pc.is_nan(col)).as_py())
+    if pa.types.is_map(col.type) and pa.types.is_floating(col.type.item_type):
+        return any(pc.any(pc.is_nan(chunk.items)).as_py() for chunk in col.chunks)
+    return False
+
+
+def _is_conformed(table: str, df: pd.DataFrame) -> bool:
+    """Whether `df` holds exactly what the Arrow round trip would give back (same arrays, no NaN, no bad nulls)."""
+    template = _empty(table)
+    if not df.columns.equals(template.columns):
+        return False
+    for field in arrow_schema(table):
+        col, want = df[field.name], template[field.name]
+        if not isinstance(want.dtype, ExtensionDtype):
+            return False  # object columns (maps; strings before pandas 3) may hold anything
+        if col.dtype != want.dtype or type(col.array) is not type(want.array):
+            return False
+        if not field.nullable and col.isna().any():
+            return False  # the round trip raises
+        if pa.types.is_floating(field.type) and np.isnan(col.to_numpy(dtype="float64", na_value=0.0)).any():
+            return False  # NaN becomes null
+    return True
+
+
+def _column_from_pandas(values: np.ndarray, field: pa.Field) -> pa.Array:
+    """One object column as `pa.Table.from_pandas(..., schema=...)` converts it, with its errors."""
+    try:
+        arr = pa.array(values, type=field.type, from_pandas=True, safe=True)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        exc.args += (f"Conversion failed for column {field.name} with type object",)
+        raise
+    if not field.nullable and arr.null_count > 0:
+        raise ValueError(f"Field {field} was non-nullable but pandas column had {arr.null_count} null values")
+    return arr
+
+
+@lru_cache(maxsize=None)
+def _empty(table: str) -> pd.DataFrame:
+    """The declared table with no rows (also the pandas dtype of every column); callers get copies."""
+    return to_pandas(arrow_schema(table).empty_table())
+
+
+def _frame(table: str, tbl: pa.Table) -> pd.DataFrame:
+    """`to_pandas(tbl)` for a table with the declared schema, column by column (skips pyarrow's metadata pass)."""
+    return pd.DataFrame({name: convert(col) for (name, convert), col in zip(_converters(table), tbl.columns)}, copy=False)
+
+
+@lru_cache(maxsize=None)
+def _converters(table: str) -> tuple:
+    """(name, Arrow column -> pandas array) per declared column, giving `to_pandas`'s dtypes."""
+    out = []
+    for field, dtype in zip(arrow_schema(table), _empty(table).dtypes):
+        if pa.types.is_map(field.type):
+            out.append((field.name, _maps))
+        elif isinstance(dtype, ExtensionDtype):
+            out.append((field.name, dtype.__from_arrow__))
+        else:  # e.g. strings as object with pandas < 3
+            out.append((field.name, lambda col: col.to_pandas(types_mapper=_PANDAS_TYPES.get).to_numpy()))
+    return tuple(out)
+
+
+def _maps(col: pa.ChunkedArray) -> np.ndarray:
+    values = np.empty(len(col), dtype=object)
+    values[:] = [dict(v) if v is not None else None for v in col.to_pylist()]
+    return values

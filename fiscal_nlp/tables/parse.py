@@ -25,6 +25,7 @@ _PAGE_FOOTER = re.compile(r"^[-—–－]\s*\d+\s*[-—–－]$|^第\d+页(?:共
 _META = re.compile(r"^(部门|单位|金额单位|编制单位)[:：]|^公开\d+表|^表\d+")
 _TOTAL_ROW = re.compile(r"^(合计|总计)$")
 _ECON_CODE = re.compile(r"^\d{3}$|^\d{5}$")
+_CLASS_CODE = re.compile(r"\d{3}")
 
 
 @dataclass
@@ -348,7 +349,7 @@ def _header_and_body_blocks(region: Region):
     rows = [(ln, _tokens(ln)) for ln in region.lines]
     for i, (ln, toks) in enumerate(rows):
         first = next((t for t in toks if t.kind != "blank"), None)
-        if first is not None and first.kind == "num" and re.fullmatch(r"\d{3}", first.text):
+        if first is not None and first.kind == "num" and _CLASS_CODE.fullmatch(first.text):
             header = "".join(compact(l.text) for l, _ in rows[:i])
             return header, rows[i:], None
     return "".join(compact(l.text) for l, _ in rows), [], None

@@ -17,6 +17,7 @@ from ..ingest.document import Line, compact
 _AMOUNT = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _DASHES = {"-", "—", "－", "–", "——", "--"}
 _SPLIT = re.compile(r"(\s+)")
+_INT = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Token:
 
     @property
     def is_int(self) -> bool:
-        return self.kind == "num" and re.fullmatch(r"\d+", self.text) is not None
+        return self.kind == "num" and _INT.fullmatch(self.text) is not None
 
     @property
     def value(self) -> Decimal:

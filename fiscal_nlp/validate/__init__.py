@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from ..schema import ROUNDING_TOLERANCE_WAN, conform
@@ -46,39 +48,65 @@ def check_row(doc_id, check, expected, found, detail, table_key=None, line=None,
             "table_key": table_key, "source_line": line, "related_line": related}
 
 
-class _Table:
-    """line_items of one table with lookups by row and national column name."""
+class _Item(NamedTuple):
+    """One line_items row, as the audit reads it."""
 
-    def __init__(self, spec: TableSpec, df: pd.DataFrame):
+    side: str | None
+    code: str | None
+    item: str | None
+    column: str
+    canon: str  # national column name
+    amount: Decimal
+    line: int
+
+
+class _Table:
+    """line_items of one table (in frame order) with lookups by row and national column name."""
+
+    def __init__(self, spec: TableSpec, items: list[_Item]):
         self.spec = spec
-        self.df = df.assign(canon=[spec.canonical(c, s if isinstance(s, str) else None) for c, s in zip(df["column"], df["side"])])
+        self.items = items
 
     def rows(self):
+        """(row key, {national column: amount}) per printed row, in order of first appearance."""
         keys = ["side", "code", "item", "source_line"]
-        for key, g in self.df.groupby([self.df[k].fillna("") for k in keys], sort=False):
-            yield dict(zip(keys, key)), {c: dec(a) for c, a in zip(g["canon"], g["amount"])}
+        groups: dict[tuple, dict[str, Decimal]] = {}
+        for it in self.items:
+            groups.setdefault((it.side or "", it.code or "", it.item or "", it.line), {})[it.canon] = it.amount
+        for key, values in groups.items():
+            yield dict(zip(keys, key)), values
 
     def value(self, canon, *, side=None, code=None, item=None, item_re=None):
-        d = self.df[self.df["canon"] == canon]
-        if side:
-            d = d[d["side"] == side]
-        if code:
-            d = d[d["code"] == code]
-        if item:
-            d = d[d["item"] == item]
-        if item_re:
-            d = d[d["item"].str.contains(item_re, regex=True)]
-        if d.empty:
-            return None, None
-        r = d.iloc[0]
-        return dec(r["amount"]), int(r["source_line"])
+        """(amount, source_line) of the first row matching every given criterion, else (None, None)."""
+        for it in self.items:
+            if (it.canon == canon and (not side or it.side == side) and (not code or it.code == code)
+                    and (not item or it.item == item) and (not item_re or re.search(item_re, it.item))):
+                return it.amount, it.line
+        return None, None
+
+
+def _tables(line_items: pd.DataFrame) -> dict[str, _Table]:
+    """line_items -> {table_key: _Table}, keys sorted; amounts become exact Decimals once, here."""
+    if not len(line_items):
+        return {}
+    specs = load_specs()[0]
+    canonical: dict[tuple, str] = {}
+    by_key: dict[str, list[_Item]] = {}
+    cols = (line_items[c].tolist() for c in ("table_key", "side", "code", "item", "column", "amount", "source_line"))
+    for key, side, code, item, column, amount, line in zip(*cols):
+        if not isinstance(key, str):
+            continue  # a null table_key belongs to no table
+        side, code, item = (x if isinstance(x, str) else None for x in (side, code, item))
+        if (key, column, side) not in canonical:
+            canonical[key, column, side] = specs[key].canonical(column, side)
+        by_key.setdefault(key, []).append(_Item(side, code, item, column, canonical[key, column, side], dec(amount), int(line)))
+    return {k: _Table(specs[k], by_key[k]) for k in sorted(by_key)}
 
 
 def audit(doc, line_items: pd.DataFrame) -> pd.DataFrame:
     """All `checks` rows for one document's line_items."""
     doc_id = doc.doc_id if hasattr(doc, "doc_id") else str(doc)
-    specs = load_specs()[0]
-    tables = {k: _Table(specs[k], g) for k, g in line_items.groupby("table_key")} if len(line_items) else {}
+    tables = _tables(line_items)
     out: list[dict] = []
     for key, t in tables.items():
         out += _row_identities(doc_id, t)
@@ -113,14 +141,17 @@ def _row_identities(doc_id, t: _Table) -> list[dict]:
 def _hierarchy(doc_id, t: _Table) -> list[dict]:
     """类 = Σ款, 款 = Σ项 and 合计 = Σ类, column by column."""
     out = []
-    df = t.df
-    coded = df[df["code"].notna()]
-    totals = df[df["code"].isna() & df["item"].isin(["合计", "总计"])]
-    for canon, col in coded.groupby("canon"):
-        by_code = {c: (dec(a), int(l)) for c, a, l in zip(col["code"], col["amount"], col["source_line"])}
-        codes = set(coded["code"])
-        for parent in sorted(c for c in codes if len(c) in (3, 5)):
-            children = [c for c in codes if len(c) == len(parent) + 2 and c.startswith(parent)]
+    coded = [it for it in t.items if it.code is not None]
+    totals = [it for it in t.items if it.code is None and it.item in ("合计", "总计")]
+    codes = set(it.code for it in coded)
+    children_of = {parent: [c for c in codes if len(c) == len(parent) + 2 and c.startswith(parent)]
+                   for parent in sorted(c for c in codes if len(c) in (3, 5))}
+    by_canon: dict[str, list[_Item]] = {}
+    for it in coded:
+        by_canon.setdefault(it.canon, []).append(it)
+    for canon in sorted(by_canon):
+        by_code = {it.code: (it.amount, it.line) for it in by_canon[canon]}
+        for parent, children in children_of.items():
             if not children:
                 continue
             expected, line = by_code.get(parent, (Decimal(0), None))
@@ -132,10 +163,10 @@ def _hierarchy(doc_id, t: _Table) -> list[dict]:
                                  f"{_TABLE_ZH[t.spec.key]} {canon}: {parent} = Σ {'、'.join(sorted(children))}",
                                  t.spec.key, line))
         top = [c for c in codes if len(c) == 3]
-        tot = totals[totals["canon"] == canon]
-        if top and (len(tot) or any(c in by_code for c in top)):
-            expected = dec(tot["amount"].iloc[0]) if len(tot) else Decimal(0)
-            line = int(tot["source_line"].iloc[0]) if len(tot) else None
+        tot = next((it for it in totals if it.canon == canon), None)
+        if top and (tot or any(c in by_code for c in top)):
+            expected = tot.amount if tot else Decimal(0)
+            line = tot.line if tot else None
             found = sum((by_code.get(c, (Decimal(0), 0))[0] for c in top), Decimal(0))
             out.append(check_row(doc_id, "hierarchy_sum", expected, found,
                                  f"{_TABLE_ZH[t.spec.key]} {canon}: 合计 = Σ 类 {'、'.join(sorted(top))}",
@@ -143,12 +174,21 @@ def _hierarchy(doc_id, t: _Table) -> list[dict]:
     return out
 
 
+def _by_line(items: list[_Item]) -> list[_Item]:
+    """Items in source-line order, rows of one line in the order pandas' sort_values gives (numpy quicksort)."""
+    order = np.array([it.line for it in items], dtype=np.int64).argsort(kind="quicksort")
+    return [items[i] for i in order]
+
+
 def _two_sided_totals(doc_id, t: _Table) -> list[dict]:
     """本年收入/支出合计 = Σ numbered rows above it; 总计 = 本年合计 + the 结转/结余 rows between."""
     out = []
-    for (side, canon), g in t.df.groupby(["side", "canon"]):
-        g = g.sort_values("source_line")
-        items = list(zip(g["item"], g["amount"].map(dec), g["source_line"].astype(int)))
+    groups: dict[tuple[str, str], list[_Item]] = {}
+    for it in t.items:
+        if it.side is not None:
+            groups.setdefault((it.side, it.canon), []).append(it)
+    for side, canon in sorted(groups):
+        items = [(it.item, it.amount, it.line) for it in _by_line(groups[side, canon])]
         year_total = next((x for x in items if x[0].startswith("本年") and x[0].endswith("合计")), None)
         grand = next((x for x in items if x[0] == "总计"), None)
         if year_total:
@@ -167,9 +207,8 @@ def _two_sided_totals(doc_id, t: _Table) -> list[dict]:
 def _blocks(doc_id, t: _Table) -> list[dict]:
     """基本支出明细表: 类 = Σ款; 人员经费合计 = Σ personnel 类; 公用经费合计 = Σ other 类."""
     out = []
-    df = t.df
-    by_code = {c: (dec(a), int(l)) for c, a, l in zip(df["code"], df["amount"], df["source_line"]) if isinstance(c, str)}
-    codes = {c for c in df["code"] if isinstance(c, str)}
+    by_code = {it.code: (it.amount, it.line) for it in t.items if it.code is not None}
+    codes = {it.code for it in t.items if it.code is not None}
     for parent in sorted(c for c in codes if len(c) == 3):
         children = [c for c in codes if len(c) == 5 and c.startswith(parent)]
         if children:
@@ -179,7 +218,7 @@ def _blocks(doc_id, t: _Table) -> list[dict]:
     personnel = set(t.spec.personnel_codes)
     for label, members in (("人员经费合计", [c for c in codes if len(c) == 3 and c in personnel]),
                            ("公用经费合计", [c for c in codes if len(c) == 3 and c not in personnel])):
-        total, line = t.value(t.spec.canonical(df["column"].iloc[0]), item=label)
+        total, line = t.value(t.spec.canonical(t.items[0].column), item=label)
         if total is None:
             continue
         out.append(check_row(doc_id, "hierarchy_sum", total, sum((by_code[c][0] for c in members), Decimal(0)),
@@ -189,6 +228,11 @@ def _blocks(doc_id, t: _Table) -> list[dict]:
 
 def _strip_number(item: str) -> str:
     return _NUMBERED.sub("", item)
+
+
+def _numbered_expenditure_rows(t: _Table) -> list[str]:
+    """Items of the 支出 side's numbered rows (一、… 二、…), one per line_items row."""
+    return [it.item for it in t.items if it.side == "expenditure" and it.item is not None and _NUMBERED.match(it.item)]
 
 
 def _cross_tables(doc_id, tables: dict[str, _Table]) -> list[dict]:
@@ -207,10 +251,10 @@ def _cross_tables(doc_id, tables: dict[str, _Table]) -> list[dict]:
         col = s.spec.expenditure_columns[0][0]
         compare("summary", s.value(col, side="expenditure", item_re="^本年支出合计$"),
                 "expenditure", exp.value("本年支出合计", item="合计"), "本年支出合计")
-        for item in s.df[(s.df["side"] == "expenditure") & s.df["item"].str.match(_NUMBERED)]["item"]:
+        for item in _numbered_expenditure_rows(s):
             name = _strip_number(item)
             other = exp.value("本年支出合计", item=name)
-            if other[0] is not None and len(exp.df[exp.df["item"] == name]["code"].dropna().map(len).loc[lambda x: x == 3]):
+            if other[0] is not None and any(it.item == name and it.code is not None and len(it.code) == 3 for it in exp.items):
                 compare("summary", s.value(col, side="expenditure", item=item), "expenditure", other, f"支出 {name}")
     if s and inc:
         col = s.spec.income_columns[0][0]
@@ -219,7 +263,7 @@ def _cross_tables(doc_id, tables: dict[str, _Table]) -> list[dict]:
     if fs and gpb:
         compare("fiscal_summary", fs.value("一般公共预算财政拨款", side="expenditure", item_re="^本年支出合计$"),
                 "gpb_expenditure", gpb.value("小计", item="合计"), "一般公共预算财政拨款支出合计")
-        for item in fs.df[(fs.df["side"] == "expenditure") & fs.df["item"].str.match(_NUMBERED)]["item"].unique():
+        for item in dict.fromkeys(_numbered_expenditure_rows(fs)):
             name = _strip_number(item)
             other = gpb.value("小计", item=name)
             if other[0] is not None:
@@ -229,7 +273,7 @@ def _cross_tables(doc_id, tables: dict[str, _Table]) -> list[dict]:
         compare("fiscal_summary", fs.value("政府性基金预算财政拨款", side="expenditure", item_re="^本年支出合计$"),
                 "gov_fund", fund.value("小计", item="合计"), "政府性基金预算财政拨款支出合计")
     if basic:
-        col = basic.spec.canonical(basic.df["column"].iloc[0])
+        col = basic.spec.canonical(basic.items[0].column)
         p, lp = basic.value(col, item="人员经费合计")
         c, lc = basic.value(col, item="公用经费合计")
         if p is not None and c is not None:
