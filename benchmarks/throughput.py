@@ -78,8 +78,8 @@ def stage_split(corpus: Path, sample: int, profile: str | None) -> dict[str, flo
     """Seconds per stage over `sample` documents of `corpus`, in this process."""
     from fiscal_nlp.ingest import identify, read_bytes
     from fiscal_nlp.narrative import extract_narrative
-    from fiscal_nlp.pipeline import parse_document
-    from fiscal_nlp.store import DatasetWriter, as_arrow, with_partition_columns
+    from fiscal_nlp.pipeline import concat_tables, document_tables
+    from fiscal_nlp.store import DatasetWriter, with_partition_columns
     from fiscal_nlp.tables import extract_line_items
     from fiscal_nlp.validate import audit
 
@@ -107,13 +107,11 @@ def stage_split(corpus: Path, sample: int, profile: str | None) -> dict[str, flo
         split["tables"] += t2 - t1
         split["narrative"] += t3 - t2
         split["audit"] += t4 - t3
-        results.append(parse_document(doc))  # the whole document again, for the write stage below
+        results.append(document_tables(doc))  # the whole document again, for the write stage below
     with tempfile.TemporaryDirectory() as tmp:
-        from fiscal_nlp.pipeline import concat_tables
-
         t0 = time.perf_counter()
         writer = DatasetWriter(tmp)
-        arrow = as_arrow(concat_tables(results))
+        arrow = concat_tables(results)
         writer.write(with_partition_columns(arrow, arrow["documents"]), "bench")
         writer.commit()
         split["write"] = time.perf_counter() - t0

@@ -21,10 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from .executors import default_jobs, map_unordered
 from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
-from .schema import TABLES, conform
+from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow, to_arrow
+
+Tables = dict[str, pa.Table]  # one document's (or a batch's) contract tables, as Arrow
 
 FACT_TABLES = ("line_items", "variances", "projects", "changes", "reform_events", "facts", "checks")
 _IGNORED = {"README.md", "catalog.csv", ".gitkeep"}
@@ -51,19 +54,23 @@ def error_row(source_file: str, kind: str, message: str) -> dict:
     return {"source_file": source_file, "kind": kind, "message": message}
 
 
-def _errors(source_file: str, kind: str, message: str) -> dict[str, pd.DataFrame]:
-    return {"errors": pd.DataFrame([error_row(source_file, kind, message)])}
+def _errors(source_file: str, kind: str, message: str) -> Tables:
+    return {"errors": records_to_arrow("errors", [error_row(source_file, kind, message)])}
+
+
+def as_frames(tables: Tables) -> dict[str, pd.DataFrame]:
+    return {name: arrow_to_frame(name, tbl) for name, tbl in tables.items()}
 
 
 # ---------------------------------------------------------------- one document
 
 
-def extract_bytes(data: bytes, name: str, override: dict | None = None) -> dict[str, pd.DataFrame]:
-    """All contract tables for one document. Never raises for bad input: returns an `errors` row instead."""
+def extract_tables(data: bytes, name: str, override: dict | None = None) -> Tables:
+    """All contract tables for one document, as Arrow. Never raises for bad input: returns an `errors` row."""
     try:
         doc = read_bytes(data, name)
         identify(doc, {k: v for k, v in (override or {}).items() if k != "source_file"})
-        return parse_document(doc)
+        return document_tables(doc)
     except IngestError as exc:
         return _errors(name, exc.kind, exc.message)
     except Exception as exc:  # a parser bug must not cost the rest of the batch
@@ -71,29 +78,40 @@ def extract_bytes(data: bytes, name: str, override: dict | None = None) -> dict[
         return _errors(name, "internal_error", f"{name}: extraction failed ({detail}); please report it")
 
 
+def extract_bytes(data: bytes, name: str, override: dict | None = None) -> dict[str, pd.DataFrame]:
+    """`extract_tables` as DataFrames (the contract's dtypes)."""
+    return as_frames(extract_tables(data, name, override))
+
+
 def extract_document(path: str | Path, override: dict | None = None) -> dict[str, pd.DataFrame]:
     """`extract_bytes` on a file (an unreadable file becomes an `errors` row too)."""
     path = Path(path)
-    return extract_chunk([(path.name, _read(path), override)])[0]
+    return as_frames(extract_chunk([(path.name, _read(path), override)])[0])
 
 
-def parse_document(doc) -> dict[str, pd.DataFrame]:
-    """Tables, narrative and audit for an identified `Document`."""
-    from .narrative import extract_narrative
+def document_tables(doc) -> Tables:
+    """Tables, narrative and audit for an identified `Document`, conformed once per table."""
+    from .narrative import narrative_records
     from .tables import extract_line_items
-    from .validate import audit
+    from .validate import audit_records
 
     line_items, table_checks = extract_line_items(doc)
-    narrative = extract_narrative(doc, line_items)
-    checks = pd.concat([conform("checks", table_checks), audit(doc, line_items), narrative.pop("checks", None),
-                        conform("checks", ocr_checks(doc))], ignore_index=True)
+    narrative = narrative_records(doc, line_items)
+    checks = table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc)
     meta = doc.meta
-    documents = pd.DataFrame([{
+    documents = [{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,
         "department": meta.department, "fiscal_year": meta.fiscal_year, "doc_kind": meta.doc_kind, "unit": meta.unit,
         "format": doc.format, "n_lines": len(doc.lines), "n_pages": doc.n_pages,
-    }])
-    return {"documents": documents, "line_items": line_items, "checks": checks, **narrative}
+    }]
+    return {"documents": records_to_arrow("documents", documents), "line_items": to_arrow("line_items", line_items),
+            "checks": records_to_arrow("checks", checks),
+            **{name: records_to_arrow(name, rows) for name, rows in narrative.items()}}
+
+
+def parse_document(doc) -> dict[str, pd.DataFrame]:
+    """`document_tables` as DataFrames."""
+    return as_frames(document_tables(doc))
 
 
 def ocr_checks(doc) -> list[dict]:
@@ -114,11 +132,16 @@ def ocr_checks(doc) -> list[dict]:
 Source = tuple[str, "bytes | OSError", "dict | None"]  # (file name, its bytes or why they could not be read, catalog row)
 
 
-def extract_chunk(sources: list[Source]) -> list[dict[str, pd.DataFrame]]:
+def extract_chunk(sources: list[Source]) -> list[Tables]:
     """The unit of work the executors map: a few documents, read by the driver (no shared disk needed)."""
     return [_errors(name, "unreadable", f"{name}: cannot read the file ({data.strerror or data})")
-            if isinstance(data, OSError) else extract_bytes(data, name, override)
+            if isinstance(data, OSError) else extract_tables(data, name, override)
             for name, data, override in sources]
+
+
+def _first(tables: Tables, name: str) -> dict | None:
+    tbl = tables.get(name)
+    return tbl.slice(0, 1).to_pylist()[0] if tbl is not None and tbl.num_rows else None
 
 
 class Deduplicator:
@@ -133,37 +156,43 @@ class Deduplicator:
         self.seen = dict(seen or {})  # sha256 -> source_file
         self.doc_ids = set(doc_ids or ())
 
-    def admit(self, result: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-        docs = result.get("documents")
-        if docs is None or docs.empty:
+    def admit(self, result: Tables) -> Tables:
+        row = _first(result, "documents")
+        if row is None:
             return result
-        row = docs.iloc[0]
         if row["sha256"] in self.seen:
             return _errors(row["source_file"], "duplicate",
                            f"{row['source_file']}: same content as {self.seen[row['sha256']]} "
                            f"(sha256 {row['sha256'][:12]}…); extracted once")
         self.seen[row["sha256"]] = row["source_file"]
-        if row["doc_id"] in self.doc_ids:
-            new_id = f"{row['doc_id']}-{row['sha256'][:6]}"
-            result = {name: df.assign(doc_id=new_id) if df is not None and "doc_id" in df else df
-                      for name, df in result.items()}
-        self.doc_ids.add(result["documents"].iloc[0]["doc_id"])
+        doc_id = row["doc_id"]
+        if doc_id in self.doc_ids:
+            doc_id = f"{doc_id}-{row['sha256'][:6]}"
+            result = {name: _with_doc_id(tbl, doc_id) for name, tbl in result.items()}
+        self.doc_ids.add(doc_id)
         return result
 
 
-def concat_tables(results: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """Per-document results -> one conformed DataFrame per contract table."""
+def _with_doc_id(tbl: pa.Table, doc_id: str) -> pa.Table:
+    if "doc_id" not in tbl.column_names:
+        return tbl
+    i = tbl.schema.get_field_index("doc_id")
+    return tbl.set_column(i, tbl.schema.field(i), pa.array([doc_id] * tbl.num_rows, pa.string()))
+
+
+def concat_tables(results: list[Tables]) -> Tables:
+    """Per-document results -> one Arrow table per contract table (empty ones included)."""
     out = {}
     for name in TABLES:
-        frames = [r[name] for r in results if r.get(name) is not None and len(r[name])]
-        out[name] = conform(name, pd.concat(frames, ignore_index=True) if frames else None)
+        parts = [r[name] for r in results if r.get(name) is not None and r[name].num_rows]
+        out[name] = pa.concat_tables(parts) if parts else arrow_schema(name).empty_table()
     return out
 
 
-def merge(results: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """Concatenate per-document results into contract tables, dropping exact duplicate documents."""
+def merge(results: list[Tables]) -> dict[str, pd.DataFrame]:
+    """Concatenate per-document results into contract DataFrames, dropping exact duplicate documents."""
     dedup = Deduplicator()
-    return concat_tables([dedup.admit(r) for r in results])
+    return as_frames(concat_tables([dedup.admit(r) for r in results]))
 
 
 # What decides the extracted rows: the stages' code and the domain data (not analysis, reports, store…).
@@ -210,7 +239,7 @@ def _read(path: Path) -> bytes | OSError:
 
 
 def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
-         progress: bool | None, chunk_size: int) -> Iterator[dict[str, pd.DataFrame]]:
+         progress: bool | None, chunk_size: int) -> Iterator[Tables]:
     """Per-document results for `paths`, in completion order, with a progress bar on a terminal."""
     chunks = list(range(0, len(paths), chunk_size))
     show = (sys.stderr.isatty() if progress is None else progress) and len(paths) > 1
@@ -250,13 +279,12 @@ def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bo
     dedup = Deduplicator()
     results = [dedup.admit(r) for r in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4)]
     # the order `read_tables` gives back, whatever order the executor finished in
-    results.sort(key=lambda r: r["documents"].iloc[0]["doc_id"] if r.get("documents") is not None else _source_file(r))
-    return concat_tables(results)
+    results.sort(key=lambda r: (_first(r, "documents") or {}).get("doc_id") or _source_file(r))
+    return as_frames(concat_tables(results))
 
 
-def _source_file(result: dict[str, pd.DataFrame]) -> str:
-    table = result["documents"] if result.get("documents") is not None else result["errors"]
-    return table.iloc[0]["source_file"]
+def _source_file(result: Tables) -> str:
+    return (_first(result, "documents") or _first(result, "errors"))["source_file"]
 
 
 def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | None = None, *,
@@ -271,7 +299,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     written every `flush_every` documents, so memory does not grow with the corpus; nothing is
     visible in `out_dir` until the run has finished.
     """
-    from .store import DatasetWriter, as_arrow, load_state, table_path, with_partition_columns
+    from .store import DatasetWriter, load_state, table_path, with_partition_columns
 
     start = time.perf_counter()
     paths = list_documents(raw_dir)
@@ -300,7 +328,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     files = {n: previous[n] for n in unchanged}
     dedup = Deduplicator(seen={f["sha256"]: n for n, f in files.items() if f.get("doc_id")},
                          doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")})
-    buffer: list[dict[str, pd.DataFrame]] = []
+    buffer: list[Tables] = []
     batch_no = 0
 
     def flush():
@@ -308,7 +336,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
         if not buffer:
             return
         batch = f"{writer.run_id}-{batch_no:05d}"
-        arrow = as_arrow(concat_tables(buffer))
+        arrow = concat_tables(buffer)
         writer.write(with_partition_columns(arrow, arrow["documents"]), batch)
         for r in buffer:
             entry = files[_source_file(r)]
@@ -320,14 +348,14 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
         for raw in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size):
             result = dedup.admit(raw)
             name = _source_file(result)
-            docs, errors = result.get("documents"), result.get("errors")
+            doc, error = _first(result, "documents"), _first(result, "errors")
             entry = {"sha256": current.get(name), "doc_id": None}
-            if docs is not None and len(docs):
-                entry["doc_id"] = docs.iloc[0]["doc_id"]
+            if doc is not None:
+                entry["doc_id"] = doc["doc_id"]
                 summary.extracted += 1
-            if errors is not None and len(errors):
+            if error is not None:
                 summary.errors += 1
-                if errors.iloc[0]["kind"] == "duplicate":
+                if error["kind"] == "duplicate":
                     entry["duplicate_of"] = dedup.seen.get(entry["sha256"])
             files[name] = entry
             buffer.append(result)
@@ -354,5 +382,6 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-__all__ = ["extract", "extract_to", "extract_bytes", "extract_document", "extract_chunk", "parse_document",
+__all__ = ["extract", "extract_to", "extract_bytes", "extract_tables", "extract_document", "extract_chunk",
+           "document_tables", "parse_document",
            "merge", "list_documents", "Deduplicator", "RunSummary", "SUPPORTED_SUFFIXES"]

@@ -72,8 +72,8 @@ def test_rerun_extracts_only_what_changed(raw, tmp_path, monkeypatch):
     import fiscal_nlp.pipeline as pipeline
 
     seen = []
-    real = pipeline.extract_bytes
-    monkeypatch.setattr(pipeline, "extract_bytes", lambda data, name, override=None: seen.append(name) or real(data, name, override))
+    real = pipeline.extract_tables
+    monkeypatch.setattr(pipeline, "extract_tables", lambda data, name, override=None: seen.append(name) or real(data, name, override))
 
     # one document edited (a trailing line: its content hash changes, its tables do not)
     f002 = next(raw.glob("002_*.txt"))

@@ -37,7 +37,7 @@ from .text import join_lines
 from .themes import ThemeDictionary, default_themes
 from .variances import extract_variances
 
-__all__ = ["extract_narrative", "extract_rows", "NARRATIVE_TABLES"]
+__all__ = ["extract_narrative", "narrative_records", "extract_rows", "NARRATIVE_TABLES"]
 
 NARRATIVE_TABLES = ("variances", "changes", "projects", "facts", "reform_events", "checks")
 
@@ -82,5 +82,12 @@ def extract_narrative(doc: Document, line_items: pd.DataFrame | None = None, *, 
     `line_items` (the contract's table rows for this document) may be empty: codes then stay
     null and table comparisons are skipped. Example: `extract_narrative(doc, pd.DataFrame())["variances"]`.
     """
+    return {name: conform(name, rows) for name, rows in narrative_records(doc, line_items, taxonomy, themes).items()}
+
+
+def narrative_records(doc: Document, line_items: pd.DataFrame | None = None, taxonomy: Taxonomy | None = None,
+                      themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
+    """The narrative tables as contract records (what `extract_narrative` conforms; the driver
+    conforms a whole batch at once instead)."""
     rows = extract_rows(doc, line_items, taxonomy, themes)
-    return {name: conform(name, [_public(r, doc.doc_id) for r in rows[name]]) for name in NARRATIVE_TABLES}
+    return {name: [_public(r, doc.doc_id) for r in rows[name]] for name in NARRATIVE_TABLES}

@@ -181,6 +181,26 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df[columns(table)], schema=arrow_schema(table), preserve_index=False)
 
 
+def records_to_arrow(table: str, rows: list[dict]) -> pa.Table:
+    """Contract records -> an Arrow table with the declared schema, without a pandas round trip
+    (the driver's path); the same values `to_arrow(table, conform(table, rows))` gives."""
+    if not rows:
+        return arrow_schema(table).empty_table()
+    _check_columns(table, set().union(*rows), len(rows))
+    try:
+        tbl = pa.Table.from_pylist(rows, schema=arrow_schema(table))
+        if not _arrow_and_pandas_differ(tbl):
+            return tbl
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        pass  # e.g. NaN for a missing string: pandas' null, not Arrow's
+    return to_arrow(table, _conform_frame(table, pd.DataFrame(rows)))
+
+
+def arrow_to_frame(table: str, tbl: pa.Table) -> pd.DataFrame:
+    """A declared-schema Arrow table -> the DataFrame `conform` would give."""
+    return _frame(table, tbl) if tbl.num_rows else empty_frame(table)
+
+
 def empty_frame(table: str) -> pd.DataFrame:
     return _empty(table).copy()
 

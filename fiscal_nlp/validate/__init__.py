@@ -105,6 +105,11 @@ def _tables(line_items: pd.DataFrame) -> dict[str, _Table]:
 
 def audit(doc, line_items: pd.DataFrame) -> pd.DataFrame:
     """All `checks` rows for one document's line_items."""
+    return conform("checks", audit_records(doc, line_items))
+
+
+def audit_records(doc, line_items: pd.DataFrame) -> list[dict]:
+    """`audit` as contract records, before conforming."""
     doc_id = doc.doc_id if hasattr(doc, "doc_id") else str(doc)
     tables = _tables(line_items)
     out: list[dict] = []
@@ -117,7 +122,7 @@ def audit(doc, line_items: pd.DataFrame) -> pd.DataFrame:
         elif t.spec.layout == "economic_blocks":
             out += _blocks(doc_id, t)
     out += _cross_tables(doc_id, tables)
-    return conform("checks", out)
+    return out
 
 
 def _label(row) -> str:
