@@ -19,7 +19,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from .forms import Block, find_blocks, read_evaluation
-from .text import NUM, JoinedText, to_decimal, to_wan
+from .text import NUM, AnchoredPattern, JoinedText, to_decimal, to_wan
 
 V = rf"(?P<v>{NUM})"
 S = rf"(?P<s>{NUM})"
@@ -33,10 +33,14 @@ class Rule:
     const: Decimal | None = None  # value for a stated absence (the group then need not exist)
     scoped: bool = False
     bases: dict[str, str] = field(default_factory=dict)  # share group -> base key
+    # Speed hint, no meaning: a literal every match contains, and how far into a match it can
+    # start (see `AnchoredPattern`; by default read from the pattern).
+    anchor: str | None = None
+    before: int | None = None
 
     @cached_property
-    def regex(self) -> re.Pattern:
-        return re.compile(self.pattern)
+    def regex(self) -> AnchoredPattern:
+        return AnchoredPattern(self.pattern, self.anchor, self.before)
 
 
 def _pair(key: str, base: str) -> dict:
@@ -62,7 +66,8 @@ RULES: tuple[Rule, ...] = (
     Rule(rf"(?<![该本])项目支出{V}万元(?:,占(?:本年支出)?{S}%)?", **_pair("project_expenditure", "expenditure_total"), scoped=True),
     Rule(rf"财政拨款支出{V}万元,占本年支出合计的{S}%", **_pair("gpb_expenditure", "expenditure_total")),
     Rule(rf"财政拨款支出{V}万元,主要用于以下方面", {"v": ("gpb_expenditure", "万元")}),
-    Rule(rf"(?:[:;]|\d[.、])[^,;:。\n]{{2,20}}?(?:\(类\)|类)支出{V}万元,占{S}%", **_pair("gpb_class_expenditure", "gpb_expenditure")),
+    Rule(rf"(?:[:;]|\d[.、])[^,;:。\n]{{2,20}}?(?:\(类\)|类)支出{V}万元,占{S}%", **_pair("gpb_class_expenditure", "gpb_expenditure"),
+         anchor="类", before=23),
     Rule(rf"人员经费{V}万元", {"v": ("personnel_expenditure", "万元")}),
     Rule(rf"公用经费{V}万元", {"v": ("public_expenditure", "万元")}),
     # “三公” 经费 and 机关运行经费
@@ -71,12 +76,13 @@ RULES: tuple[Rule, ...] = (
     Rule(rf"“三公”经费(?:财政拨款)?(?:支出)?(?:年初|全年)?预算(?:数)?为?{NUM}万元,支出决算为?{V}万元",
          {"v": ("three_public_actual", "万元")}),
     Rule(rf"机关运行经费(?:支出)?{V}万元", {"v": ("admin_operating_cost", "万元")}),
-    Rule(r"无机关运行经费支出|没有机关运行经费(?:预算|支出)", {"v": ("admin_operating_cost", "万元")}, const=Decimal(0)),
+    Rule(r"无机关运行经费支出|没有机关运行经费(?:预算|支出)", {"v": ("admin_operating_cost", "万元")}, const=Decimal(0),
+         anchor="机关运行经费"),
     # 政府采购
     Rule(rf"政府采购(?:预算)?支出(?:总额|合计){M}", {"v": ("procurement_total", "万元")}),
-    Rule(rf"(?:政府采购货物支出|货物类){V}万元", {"v": ("procurement_goods", "万元")}),
-    Rule(rf"(?:政府采购工程支出|工程类){V}万元", {"v": ("procurement_works", "万元")}),
-    Rule(rf"(?:政府采购服务支出|服务类){V}万元", {"v": ("procurement_services", "万元")}),
+    Rule(rf"(?:政府采购货物支出|货物类){V}万元", {"v": ("procurement_goods", "万元")}, anchor="货物", before=4),
+    Rule(rf"(?:政府采购工程支出|工程类){V}万元", {"v": ("procurement_works", "万元")}, anchor="工程", before=4),
+    Rule(rf"(?:政府采购服务支出|服务类){V}万元", {"v": ("procurement_services", "万元")}, anchor="服务", before=4),
     Rule(rf"授予中小企业合同金额{V}万元,占(?P<base>[^,;。%]{{2,20}}?)的{S}%",
          {"v": ("procurement_sme", "万元"), "s": ("procurement_sme_share", "%")}, bases={"s": "*"}),
     Rule(rf"授予小微企业合同金额{V}万元,占(?P<base>[^,;。%]{{2,20}}?)的{S}%",

@@ -68,6 +68,102 @@ def to_wan(printed: str, unit: str | None) -> Decimal:
     return value / Decimal(10000) if unit == "元" else value
 
 
+class AnchoredPattern:
+    """A compiled regex searched only next to a literal that every match contains.
+
+    `re` tries a pattern at every offset when it opens with optional words or a look-behind
+    (“(?:共有|拥有)?(?:公务)?车辆…”, “(?<![购算])(?:本年)?支出合计…”). Here `str.find` looks for the
+    pattern's anchor (“车辆”, “支出合计”), and the regex is tried only at the offsets from which a
+    match can reach it: at most `before` characters back — the widest the pattern's text before
+    the anchor can be. `search` and `finditer` return exactly what the plain regex would.
+
+    The anchor is read from the pattern: its longest literal run within a few characters of the
+    match start (none when the pattern opens with a literal: `re` scans for such a prefix
+    itself). A hint may name it instead (`anchor=`), with how far into a match it can start
+    (`before=`; by default the pattern's widest match), or with the characters the match text
+    before it is made of when that part is unbounded (`lead=`: “0123456789,.” for an amount
+    opening the pattern). Without an anchor the plain regex runs.
+    """
+
+    def __init__(self, pattern: str, anchor: str | None = None, before: int | None = None, lead: str | None = None):
+        self.regex = re.compile(pattern)
+        self.anchor, self._before, self._lead = anchor, before, lead
+        parsed = _sre_parser.parse(pattern)
+        if parsed.getwidth()[0] == 0:  # may match empty text: leave it to `re`
+            self.anchor = None
+        elif anchor is None:
+            self.anchor, self._before = _literal_anchor(parsed)
+        elif before is None and lead is None:  # a declared anchor lies inside the match: bounded by its width
+            widest = parsed.getwidth()[1]
+            self._before = widest - len(anchor) if widest < _sre_parser.MAXREPEAT else None
+            if self._before is None:
+                raise ValueError(f"unbounded pattern needs `lead` with its anchor: {pattern[:40]!r}")
+
+    def search(self, text: str, pos: int = 0) -> re.Match | None:
+        """The leftmost match at or after `pos` (as `regex.search(text, pos)`)."""
+        if self.anchor is None:
+            return self.regex.search(text, pos)
+        match, anchor, tried = self.regex.match, self.anchor, pos  # offsets below `tried` are out
+        at = text.find(anchor, pos)
+        while at >= 0:
+            if self._lead is None:
+                first = max(tried, at - self._before)
+            else:  # back over the run of lead characters
+                first = at
+                while first > tried and text[first - 1] in self._lead:
+                    first -= 1
+            for start in range(first, at + 1):
+                m = match(text, start)
+                if m is not None:
+                    return m
+            tried = at + 1
+            at = text.find(anchor, at + 1)
+        return None
+
+    def finditer(self, text: str):
+        """The matches of `regex.finditer(text)` (never empty: see `__init__`)."""
+        if self.anchor is None:
+            yield from self.regex.finditer(text)
+            return
+        pos = 0
+        while (m := self.search(text, pos)) is not None:
+            yield m
+            pos = m.end()
+
+
+_sre_parser = getattr(re, "_parser", None) or __import__("sre_parse")
+# Farthest an automatic anchor may lie into a match: each hit costs one try per offset before it.
+_MAX_BEFORE = 8
+
+
+def _literal_anchor(parsed) -> tuple[str | None, int | None]:
+    """The longest literal run of a parsed pattern's top level whose preceding part has a
+    width of at most `_MAX_BEFORE`, and that width; (None, None) when there is no run of 2+
+    characters, or when the pattern opens with a literal (`re` scans for such a prefix itself).
+    """
+    if parsed.data and parsed.data[0][0] is _sre_parser.LITERAL:
+        return None, None
+    best, best_before = "", None
+    run, run_before, before = "", 0, 0
+    for item in list(parsed.data) + [(None, None)]:
+        op, arg = item
+        if op is _sre_parser.LITERAL:
+            if not run:
+                run_before = before
+            run += chr(arg)
+            before += 1
+            continue
+        if len(run) > len(best) and run_before <= _MAX_BEFORE:
+            best, best_before = run, run_before
+        run = ""
+        if op is None:
+            break
+        before += _sre_parser.SubPattern(parsed.state, [item]).getwidth()[1]
+        if before >= _sre_parser.MAXREPEAT:
+            break
+    return (best, best_before) if len(best) >= 2 else (None, None)
+
+
 # What a `ClausePattern` opens with: its subject, `(?P<name>[^<stop characters>]*?)` (or `+?`),
 # the stop characters written literally or as `\n`.
 _CLAUSE_SUBJECT = re.compile(r"\(\?P<\w+>\[\^(?P<stops>(?:\\n|[^]\\^-])+)\][*+]\?\)")
@@ -85,13 +181,13 @@ class ClausePattern:
     offset can match: from there the subject would have to cross a stop character.
     """
 
-    def __init__(self, pattern: str):
+    def __init__(self, pattern: str, anchor: str | None = None, lead: str | None = None):
         subject = _CLAUSE_SUBJECT.match(pattern)
         if subject is None:
             raise ValueError(f"a clause pattern must open with (?P<name>[^…]*?): {pattern[:40]!r}")
-        rest = f"(?:{pattern[subject.end():]})"
-        self.regex = re.compile(subject.group() + rest)
-        self._rest = re.compile(rest)
+        rest = pattern[subject.end():]
+        self.regex = re.compile(f"{subject.group()}(?:{rest})")
+        self._rest = AnchoredPattern(rest, anchor, lead=lead)  # `anchor`, `lead`: hints for the statement
         self._stops = subject["stops"].replace(r"\n", "\n")  # the characters the subject cannot contain
 
     def finditer(self, text: str):

@@ -108,6 +108,7 @@ class DatasetWriter:
         self.staging = self.out / f"{_STAGING}{self.run_id}"
         self.staging.mkdir()
         self.rows_written = {name: 0 for name in TABLES}
+        self._made: set[Path] = set()  # partition folders already created in staging
 
     def carry_over(self, batches: set[str], doc_ids: set[str], source_files: set[str]) -> None:
         """Bring the live tables into staging, minus the rows of stale documents."""
@@ -137,7 +138,9 @@ class DatasetWriter:
             parts = [("", tbl)] if name in UNPARTITIONED else _fragment_dirs(tbl)
             for rel, rows in parts:
                 folder = root / rel
-                folder.mkdir(parents=True, exist_ok=True)
+                if folder not in self._made:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    self._made.add(folder)
                 pq.write_table(rows, folder / f"part-{batch}.parquet")
             self.rows_written[name] += tbl.num_rows
 
