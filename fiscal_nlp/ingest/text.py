@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
+from itertools import count, repeat
 
 from charset_normalizer import from_bytes
 
-from .document import Document, Line, normalise_lines
+from .document import Document, Line, normalise_text
 from .errors import IngestError
 
 # Control characters other than tab/CR/LF/FF: a text file has (almost) none.
@@ -36,8 +38,11 @@ def decode_text(data: bytes, name: str) -> str:
 
 def split_lines(text: str, page: int | None = None, start: int = 1) -> list[Line]:
     """Normalise and split into Line objects numbered from `start` (CRLF/CR/LF all accepted)."""
-    raw = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [Line(t, start + i, page) for i, t in enumerate(normalise_lines(raw))]
+    texts = normalise_text(text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
+    return list(map(_make_line, zip(texts, count(start), repeat(page))))
+
+
+_make_line = partial(tuple.__new__, Line)  # Line._make without its per-call Python frame
 
 
 def read_text(data: bytes, name: str) -> Document:

@@ -79,6 +79,13 @@ class _TitleScan:
         self.joined = "".join(self.compacted)
         self.starts: list[tuple[int, int, int]] = []  # (position, alternative, end), sorted
         for n, (pattern, _) in enumerate(self.alternatives):
+            if re.escape(pattern.pattern) == pattern.pattern:  # a plain title: str.find is much faster
+                title = pattern.pattern
+                at = self.joined.find(title)
+                while at >= 0:
+                    self.starts.append((at, n, at + len(title)))
+                    at = self.joined.find(title, at + 1)
+                continue
             at = 0
             while (m := pattern.search(self.joined, at)) is not None:
                 self.starts.append((m.start(), n, m.end()))

@@ -9,8 +9,9 @@ Two physical layouts reach the table parser:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import NamedTuple
 
 from ..ingest.document import Line, compact
 
@@ -20,8 +21,9 @@ _SPLIT = re.compile(r"(\s+)")
 _INT = re.compile(r"\d+")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """One cell (immutable; a NamedTuple because a document's tables have tens of thousands)."""
+
     kind: str  # "num" | "text" | "blank" | "break"
     text: str
     line: Line | None = None
@@ -36,6 +38,7 @@ class Token:
         return parse_amount(self.text)
 
 
+@lru_cache(maxsize=4096)  # a table's amounts recur (totals, identities tried per candidate placement)
 def parse_amount(text: str) -> Decimal:
     """'2,533.25' -> Decimal('2533.25'); '-' (printed zero) -> 0. Raises ValueError otherwise."""
     t = text.strip().replace("−", "-")
@@ -55,10 +58,16 @@ def is_amount(text: str) -> bool:
 
 
 def classify(cell: str, line: Line | None, gap: int = 1) -> Token:
+    return Token(*_cell(cell), line, gap)
+
+
+@lru_cache(maxsize=16384)  # cells recur: blanks, 合计, amounts, the classification's labels
+def _cell(cell: str) -> tuple[str, str]:
+    """(kind, text) of a cell: its text without whitespace, blank, a number or text."""
     text = compact(cell)
     if not text:
-        return Token("blank", "", line, gap)
-    return Token("num" if is_amount(text) else "text", text, line, gap)
+        return "blank", ""
+    return "num" if is_amount(text) else "text", text
 
 
 def is_tabbed(line: Line) -> bool:
@@ -69,19 +78,17 @@ def tokenize_line(line: Line) -> list[Token]:
     """Tokens of one line. Tab rows keep their blank cells; flow rows get blanks from gap widths."""
     if is_tabbed(line):
         return [classify(cell, line) for cell in line.text.split("\t")]
-    tokens: list[Token] = []
+    # Words and the whitespace runs between them alternate: ["", " ", "a", "  ", "b"] or ["a", " ", "b"].
     parts = _SPLIT.split(line.text.rstrip())
-    gap = 0
-    for part in parts:
-        if not part:
-            continue
-        if part.isspace():
-            gap = len(part.replace("\t", "  "))
-            continue
-        tok = classify(part, line, gap if tokens else 0)
+    first = 2 if parts[0] == "" else 0
+    if first >= len(parts):
+        return []
+    tokens = [classify(parts[first], line, 0)]
+    for i in range(first + 2, len(parts), 2):
+        gap = len(parts[i - 1])  # no tab here: a tabbed line takes the branch above
+        tok = classify(parts[i], line, gap)
         # A blank cell between two cells shows as one extra separator plus one space.
-        if tokens and tok.gap >= 3 and (tok.kind == "num" or tokens[-1].kind == "num"):
-            tokens.extend(Token("blank", "", line) for _ in range((tok.gap - 1) // 2))
+        if gap >= 3 and (tok.kind == "num" or tokens[-1].kind == "num"):
+            tokens.extend(Token("blank", "", line) for _ in range((gap - 1) // 2))
         tokens.append(tok)
-        gap = 0
     return tokens
