@@ -289,14 +289,15 @@ def _source_file(result: Tables) -> str:
 
 def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | None = None, *,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
-               full: bool = False, progress: bool | None = None, flush_every: int = 500,
+               full: bool = False, progress: bool | None = None, flush_mb: float = 128,
                chunk_size: int = 8) -> RunSummary:
     """Extract `raw_dir` into `out_dir` (hive-partitioned Parquet + fiscal.duckdb), incrementally.
 
     Only files that are new or whose content (sha256) changed since the last run into `out_dir`
     are extracted; rows of changed or deleted files are dropped. Any change to the package's code
     or domain data, or to the catalog, re-extracts everything (as does `full=True`). Results are
-    written every `flush_every` documents, so memory does not grow with the corpus; nothing is
+    written whenever `flush_mb` of them are held (fewer, larger fragments; memory does not grow
+    with the corpus); nothing is
     visible in `out_dir` until the run has finished.
     """
     from .store import DatasetWriter, load_state, table_path, with_partition_columns
@@ -329,10 +330,11 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     dedup = Deduplicator(seen={f["sha256"]: n for n, f in files.items() if f.get("doc_id")},
                          doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")})
     buffer: list[Tables] = []
+    held = 0  # bytes of Arrow data in `buffer`
     batch_no = 0
 
     def flush():
-        nonlocal batch_no
+        nonlocal batch_no, held
         if not buffer:
             return
         batch = f"{writer.run_id}-{batch_no:05d}"
@@ -342,6 +344,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             entry = files[_source_file(r)]
             entry["batch"] = batch
         buffer.clear()
+        held = 0
         batch_no += 1
 
     try:
@@ -359,7 +362,8 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
                     entry["duplicate_of"] = dedup.seen.get(entry["sha256"])
             files[name] = entry
             buffer.append(result)
-            if len(buffer) >= flush_every:
+            held += sum(t.nbytes for t in result.values())
+            if held >= flush_mb * 2**20:
                 flush()
         flush()
         if state:

@@ -39,11 +39,11 @@ def test_written_output_reads_back_as_the_in_memory_tables(reference, tmp_path):
 
 
 def test_small_flushes_give_the_same_tables(reference, tmp_path):
-    """Flushing every 2 documents writes several fragments per table; read back, nothing differs."""
+    """Flushing after every document writes several fragments per table; read back, nothing differs."""
     out = tmp_path / "out"
-    extract_to(RAW, out, jobs=1, flush_every=2, chunk_size=1, progress=False)
+    extract_to(RAW, out, jobs=1, flush_mb=1e-6, chunk_size=1, progress=False)
     batches = {p.stem for p in (out / "checks.parquet").rglob("part-*.parquet")}
-    assert len(batches) == 3  # 5 documents, 2 per fragment
+    assert len(batches) == 5  # one flush per document
     assert_same_tables(read_tables(out), reference)
 
 
