@@ -134,7 +134,7 @@ def test_an_interrupted_run_changes_nothing(raw, tmp_path, monkeypatch):
         extract_to(raw, out, jobs=1, progress=False)
     monkeypatch.undo()
     assert_same_tables(read_tables(out), before)
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert not [p for p in out.iterdir() if p.name.startswith((".staging", ".trash"))]
     # the next run sees the edit and completes
     assert extract_to(raw, out, jobs=1, progress=False).extracted == 1
 
@@ -150,3 +150,15 @@ def test_a_swap_cut_short_is_repaired_by_the_next_run(raw, tmp_path):
     run = extract_to(raw, out, jobs=1, progress=False)
     assert run.extracted == 5  # state not trusted after an interrupted swap: everything again
     assert_same_tables(read_tables(out), before)
+
+
+def test_a_second_writer_on_the_same_output_is_refused(tmp_path):
+    """Two runs into one folder would undo each other's staging: the second stops with a clear error."""
+    from fiscal_nlp.store import DatasetWriter
+
+    first = DatasetWriter(tmp_path / "out")
+    with pytest.raises(RuntimeError, match="another fiscal-nlp run is writing there"):
+        extract_to(RAW, tmp_path / "out", jobs=1, progress=False)
+    assert first.staging.is_dir()  # the first run's work is untouched
+    first.abort()
+    assert extract_to(RAW, tmp_path / "out", jobs=1, progress=False).extracted == 5

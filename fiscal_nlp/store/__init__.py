@@ -11,7 +11,8 @@ directory next to it (kept fragments of an incremental run are hard-linked, rewr
 filtered), and `commit()` swaps the staged tables in with renames, then rebuilds the DuckDB
 file atomically. An interrupted run leaves the previous output intact; the next run clears
 the leftovers (and, if a swap itself was interrupted, restores the old tables and extracts
-everything again).
+everything again). One writer at a time: `<out>/.lock` is held for the whole run, and a second
+run into the same folder stops with a clear error instead of disturbing the first.
 """
 from __future__ import annotations
 
@@ -90,6 +91,21 @@ def _recover(out: Path) -> bool:
     return interrupted
 
 
+def _lock(out: Path):
+    """An exclusive lock on `<out>/.lock`, released when the returned file is closed."""
+    fh = open(out / ".lock", "a+")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; one writer at a time is then the user's care
+        return fh
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise RuntimeError(f"{out}: another fiscal-nlp run is writing there; wait for it to finish") from None
+    return fh
+
+
 class DatasetWriter:
     """Write contract tables fragment by fragment; nothing is visible until `commit()`.
 
@@ -103,6 +119,7 @@ class DatasetWriter:
     def __init__(self, out_dir: str | Path):
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock(self.out)  # one writer at a time: recovery must not touch a live run's staging
         self.interrupted_before = _recover(self.out)
         self.run_id = uuid.uuid4().hex[:10]
         self.staging = self.out / f"{_STAGING}{self.run_id}"
@@ -161,10 +178,14 @@ class DatasetWriter:
                 os.replace(staged, live)
         shutil.rmtree(trash, ignore_errors=True)
         shutil.rmtree(self.staging, ignore_errors=True)
-        return build_duckdb(self.out)
+        try:
+            return build_duckdb(self.out)
+        finally:
+            self._lock.close()
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
+        self._lock.close()
 
 
 def with_partition_columns(tables: dict[str, pa.Table], documents: pa.Table) -> dict[str, pa.Table]:
