@@ -146,3 +146,13 @@ def test_tampered_cell_breaks_the_identities():
     bad = checks[~checks.passed & (checks.severity == "error")]
     assert len(bad) >= 2
     assert any("2010350" in d for d in bad.detail)
+
+
+def test_glued_column_numbers_are_split_only_when_they_continue_the_sequence():
+    """A PDF reader may glue 栏次 cells ("678"); a real number that is not the next run stays whole."""
+    from fiscal_nlp.tables.parse import _column_numbers
+
+    assert _column_numbers(["1", "2", "3", "4", "5", "678", "9", "10", "11"]) == list(range(1, 12))
+    assert _column_numbers(["12"], before=11) == [12]
+    assert _column_numbers(["1", "2", "35"]) == [1, 2, 35]
+    assert _column_numbers(["1", "2", "3", "4", "5", "6", "7", "8", "91011"]) == list(range(1, 12))

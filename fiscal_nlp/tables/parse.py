@@ -163,6 +163,29 @@ def place_values(slots: list[Token], names: list[str], identities: tuple[Identit
 
 # ---------------------------------------------------------------- layouts
 
+def _column_numbers(texts: list[str], before: int = 0) -> list[int]:
+    """栏次 numbers, with runs a PDF reader glued together split again ("678" after 5 is 6, 7, 8).
+
+    Only a token that is exactly the next numbers of the sequence written together is split, so
+    a real number is never taken apart.
+    """
+    out, expected = [], before + 1
+    for text in texts:
+        value = int(text)
+        if value != expected:
+            run, n = "", expected
+            while len(run) < len(text):
+                run += str(n)
+                n += 1
+            if run == text and n - expected > 1:
+                out += range(expected, n)
+                expected = n
+                continue
+        out.append(value)
+        expected = value + 1
+    return out
+
+
 def _header_and_body(region: Region) -> tuple[str, list[tuple[Line, list[Token]]], int | None]:
     """Split a region at its 栏次 row (or first data row); returns header text, body rows, 栏次 count."""
     rows = [(ln, _tokens(ln)) for ln in region.lines]
@@ -171,7 +194,7 @@ def _header_and_body(region: Region) -> tuple[str, list[tuple[Line, list[Token]]
     for i, (ln, toks) in enumerate(rows[:40]):
         if _PAGE_FOOTER.match(compact(ln.text)):
             continue
-        nums = [int(t.text) for t in toks if t.kind == "num" and t.text.isdigit()]
+        nums = _column_numbers([t.text for t in toks if t.kind == "num" and t.text.isdigit()], ncols or 0)
         spill = header_end is not None and nums and all(t.kind == "blank" or t.is_int for t in toks) and min(nums) > (ncols or 0)
         if _is_colnum_line(toks) or spill:  # a 栏次 row, or its last numbers wrapped onto the next line
             header_end = i + 1
