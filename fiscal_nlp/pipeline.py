@@ -300,7 +300,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     with the corpus); nothing is
     visible in `out_dir` until the run has finished.
     """
-    from .store import DatasetWriter, load_state, table_path, with_partition_columns
+    from .store import DatasetWriter, load_state, table_path
 
     start = time.perf_counter()
     paths = list_documents(raw_dir)
@@ -338,11 +338,13 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
         if not buffer:
             return
         batch = f"{writer.run_id}-{batch_no:05d}"
-        arrow = concat_tables(buffer)
-        writer.write(with_partition_columns(arrow, arrow["documents"]), batch)
+        by_partition: dict[tuple, list[Tables]] = {}  # a document's rows all share its partition
         for r in buffer:
-            entry = files[_source_file(r)]
-            entry["batch"] = batch
+            doc = _first(r, "documents") or {}
+            by_partition.setdefault((doc.get("fiscal_year"), doc.get("district")), []).append(r)
+            files[_source_file(r)]["batch"] = batch
+        for (year, district), results in by_partition.items():
+            writer.write_partition(year, district, concat_tables(results), batch)
         buffer.clear()
         held = 0
         batch_no += 1

@@ -60,6 +60,10 @@ def _segment(key: str, value) -> str:
     return f"{key}={escaped}"
 
 
+def partition_dir(fiscal_year, district) -> str:
+    return f"{_segment('fiscal_year', fiscal_year)}/{_segment('district', district)}"
+
+
 def _fragment_dirs(table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
     """Split `table` (carrying the partition columns) into (relative dir, rows without them).
 
@@ -72,8 +76,7 @@ def _fragment_dirs(table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
     start = 0
     for i in range(1, len(years) + 1):
         if i == len(years) or (years[i], districts[i]) != (years[start], districts[start]):
-            yield (f"{_segment('fiscal_year', years[start])}/{_segment('district', districts[start])}",
-                   body.slice(start, i - start))
+            yield partition_dir(years[start], districts[start]), body.slice(start, i - start)
             start = i
 
 
@@ -147,19 +150,29 @@ class DatasetWriter:
                     pq.write_table(keep, target)
 
     def write(self, tables: dict[str, pa.Table], batch: str) -> None:
-        """One fragment per table and partition, named after `batch`."""
+        """One fragment per table and partition, named after `batch` (tables carry the partition columns)."""
         for name, tbl in tables.items():
             if tbl is None or tbl.num_rows == 0:
                 continue
-            root = table_path(self.staging, name)
-            parts = [("", tbl)] if name in UNPARTITIONED else _fragment_dirs(tbl)
-            for rel, rows in parts:
-                folder = root / rel
-                if folder not in self._made:
-                    folder.mkdir(parents=True, exist_ok=True)
-                    self._made.add(folder)
-                pq.write_table(rows, folder / f"part-{batch}.parquet")
-            self.rows_written[name] += tbl.num_rows
+            for rel, rows in [("", tbl)] if name in UNPARTITIONED else _fragment_dirs(tbl):
+                self._fragment(name, rel, rows, batch)
+
+    def write_partition(self, fiscal_year, district, tables: dict[str, pa.Table], batch: str) -> None:
+        """Contract tables whose rows all belong to one partition: no sort, no copy (the driver's path)."""
+        rel = partition_dir(fiscal_year, district)
+        for name, tbl in tables.items():
+            if tbl is None or tbl.num_rows == 0:
+                continue
+            keys = [c for c in PARTITION_COLUMNS if c in tbl.column_names]
+            self._fragment(name, "" if name in UNPARTITIONED else rel, tbl.drop_columns(keys), batch)
+
+    def _fragment(self, name: str, rel: str, rows: pa.Table, batch: str) -> None:
+        folder = table_path(self.staging, name) / rel
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
+        pq.write_table(rows, folder / f"part-{batch}.parquet")
+        self.rows_written[name] += rows.num_rows
 
     def commit(self, state: dict | None = None) -> Path:
         """Swap the staged tables in, write the incremental state, rebuild fiscal.duckdb."""
