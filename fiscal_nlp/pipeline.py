@@ -297,8 +297,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     are extracted; rows of changed or deleted files are dropped. Any change to the package's code
     or domain data, or to the catalog, re-extracts everything (as does `full=True`). Results are
     written whenever `flush_mb` of them are held (fewer, larger fragments; memory does not grow
-    with the corpus); nothing is
-    visible in `out_dir` until the run has finished.
+    with the corpus); nothing is visible in `out_dir` until the run has finished.
     """
     from .store import DatasetWriter, load_state, table_path
 
@@ -308,9 +307,9 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     fingerprint = extractor_fingerprint(overrides)
     writer = DatasetWriter(out_dir)
     state = None if full or writer.interrupted_before else load_state(out_dir)
-    if state and (state.get("fingerprint") != fingerprint
+    if state and (state.get("fingerprint") != fingerprint or not isinstance(state.get("files"), dict)
                   or not all(table_path(out_dir, n).is_dir() for n in TABLES)):
-        state = None
+        state = None  # a different extractor, or a state file we cannot trust: everything again
     previous = state["files"] if state else {}
 
     current = {p.name: _sha256(p) for p in paths}
