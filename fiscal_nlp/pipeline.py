@@ -289,7 +289,7 @@ def _source_file(result: Tables) -> str:
 
 def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | None = None, *,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
-               full: bool = False, progress: bool | None = None, flush_mb: float = 128,
+               full: bool = False, progress: bool | None = None, flush_mb: float = 32,
                chunk_size: int = 8) -> RunSummary:
     """Extract `raw_dir` into `out_dir` (hive-partitioned Parquet + fiscal.duckdb), incrementally.
 

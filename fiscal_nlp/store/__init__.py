@@ -33,6 +33,7 @@ import pyarrow.parquet as pq
 from ..schema import TABLES, arrow_schema, conform, to_arrow, to_pandas
 
 DUCKDB_NAME = "fiscal.duckdb"
+DUCKDB_MEMORY_LIMIT = "256MB"
 STATE_NAME = "_extraction.json"  # leading underscore: ignored by pyarrow, Spark and the **/*.parquet glob
 PARTITION_COLUMNS = ("fiscal_year", "district")
 PARTITIONING_SCHEMA = pa.schema([("fiscal_year", pa.int64()), ("district", pa.string())])
@@ -241,7 +242,8 @@ def build_duckdb(out_dir: str | Path) -> Path:
     final = out / DUCKDB_NAME
     tmp = out / f".{DUCKDB_NAME}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        con = duckdb.connect(str(tmp))
+        # bounded memory whatever the corpus size: DuckDB spills to disk beyond this
+        con = duckdb.connect(str(tmp), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
         try:
             for name in TABLES:
                 path = table_path(out, name)
