@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from ..schema import TABLES, arrow_schema, conform, to_arrow, to_pandas
 
 DUCKDB_NAME = "fiscal.duckdb"
-DUCKDB_MEMORY_LIMIT = "256MB"
+DUCKDB_MEMORY_LIMIT = "512MB"
 STATE_NAME = "_extraction.json"  # leading underscore: ignored by pyarrow, Spark and the **/*.parquet glob
 PARTITION_COLUMNS = ("fiscal_year", "district")
 PARTITIONING_SCHEMA = pa.schema([("fiscal_year", pa.int64()), ("district", pa.string())])
@@ -243,7 +243,8 @@ def build_duckdb(out_dir: str | Path) -> Path:
     tmp = out / f".{DUCKDB_NAME}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         # bounded memory whatever the corpus size: DuckDB spills to disk beyond this
-        con = duckdb.connect(str(tmp), config={"memory_limit": DUCKDB_MEMORY_LIMIT})
+        con = duckdb.connect(str(tmp), config={"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": False,
+                                               "temp_directory": str(out / ".duckdb-spill")})
         try:
             for name in TABLES:
                 path = table_path(out, name)
@@ -261,6 +262,7 @@ def build_duckdb(out_dir: str | Path) -> Path:
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+        shutil.rmtree(out / ".duckdb-spill", ignore_errors=True)
     return final
 
 
