@@ -78,8 +78,8 @@ def stage_split(corpus: Path, sample: int, profile: str | None) -> dict[str, flo
     """Seconds per stage over `sample` documents of `corpus`, in this process."""
     from fiscal_nlp.ingest import identify, read_bytes
     from fiscal_nlp.narrative import extract_narrative
-    from fiscal_nlp.pipeline import concat_tables, document_tables
-    from fiscal_nlp.store import DatasetWriter, with_partition_columns
+    from fiscal_nlp.pipeline import document_tables
+    from fiscal_nlp.store import DatasetWriter
     from fiscal_nlp.tables import extract_line_items
     from fiscal_nlp.validate import audit
 
@@ -111,8 +111,7 @@ def stage_split(corpus: Path, sample: int, profile: str | None) -> dict[str, flo
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         writer = DatasetWriter(tmp)
-        arrow = concat_tables(results)
-        writer.write(with_partition_columns(arrow, arrow["documents"]), "bench")
+        writer.write_documents(results, "bench")
         writer.commit()
         split["write"] = time.perf_counter() - t0
     if profiler:

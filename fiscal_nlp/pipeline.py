@@ -225,10 +225,14 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def _chunks(paths: list[Path], overrides: dict, size: int) -> Iterator[list[Source]]:
-    """Read files lazily, `size` at a time (only the chunks in flight are in memory)."""
+def _chunks(paths: list[Path], overrides: dict, size: int, hashes: dict | None = None) -> Iterator[list[Source]]:
+    """Read files lazily, `size` at a time (only the chunks in flight are in memory), noting each
+    file's sha256 in `hashes`."""
     for i in range(0, len(paths), size):
-        yield [(p.name, _read(p), overrides.get(p.name)) for p in paths[i:i + size]]
+        chunk = [(p.name, _read(p), overrides.get(p.name)) for p in paths[i:i + size]]
+        if hashes is not None:
+            hashes.update((name, hashlib.sha256(data).hexdigest()) for name, data, _ in chunk if isinstance(data, bytes))
+        yield chunk
 
 
 def _read(path: Path) -> bytes | OSError:
@@ -239,7 +243,7 @@ def _read(path: Path) -> bytes | OSError:
 
 
 def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
-         progress: bool | None, chunk_size: int) -> Iterator[Tables]:
+         progress: bool | None, chunk_size: int, hashes: dict | None = None) -> Iterator[Tables]:
     """Per-document results for `paths`, in completion order, with a progress bar on a terminal."""
     chunks = list(range(0, len(paths), chunk_size))
     show = (sys.stderr.isatty() if progress is None else progress) and len(paths) > 1
@@ -252,7 +256,7 @@ def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, sc
         bar.start()
         task = bar.add_task(f"extracting ({executor}, {jobs or default_jobs()} workers)", total=len(paths))
     try:
-        for i, result in map_unordered(extract_chunk, _chunks(paths, overrides, chunk_size),
+        for i, result in map_unordered(extract_chunk, _chunks(paths, overrides, chunk_size, hashes),
                                        executor=executor, jobs=jobs, scheduler=scheduler):
             names = [p.name for p in paths[chunks[i]:chunks[i] + chunk_size]]
             if isinstance(result, BaseException):  # the worker itself died: every file of the chunk is reported
@@ -312,7 +316,8 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
         state = None  # a different extractor, or a state file we cannot trust: everything again
     previous = state["files"] if state else {}
 
-    current = {p.name: _sha256(p) for p in paths}
+    # what changed needs every hash first; a full run takes them from the bytes it reads anyway
+    current = {p.name: _sha256(p) for p in paths} if previous else {}
     unchanged = {n for n, sha in current.items() if sha is not None and previous.get(n, {}).get("sha256") == sha}
     stale = set(previous) - unchanged
     # a duplicate whose original changed or went away must be read again
@@ -337,19 +342,15 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
         if not buffer:
             return
         batch = f"{writer.run_id}-{batch_no:05d}"
-        by_partition: dict[tuple, list[Tables]] = {}  # a document's rows all share its partition
+        writer.write_documents(buffer, batch)
         for r in buffer:
-            doc = _first(r, "documents") or {}
-            by_partition.setdefault((doc.get("fiscal_year"), doc.get("district")), []).append(r)
             files[_source_file(r)]["batch"] = batch
-        for (year, district), results in by_partition.items():
-            writer.write_partition(year, district, concat_tables(results), batch)
         buffer.clear()
         held = 0
         batch_no += 1
 
     try:
-        for raw in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size):
+        for raw in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size, hashes=current):
             result = dedup.admit(raw)
             name = _source_file(result)
             doc, error = _first(result, "documents"), _first(result, "errors")

@@ -117,14 +117,14 @@ def needs_extraction(raw_dir, processed_dir) -> bool:
 
 def ensure_extracted(raw_dir, processed_dir, **executor) -> bool:
     """Extract into `processed_dir` when needed (only what changed); returns True when it ran."""
-    if not needs_extraction(raw_dir, processed_dir):
-        return False
-    if raw_dir is None or not Path(raw_dir).is_dir():
-        raise FileNotFoundError(f"{processed_dir} has no extracted tables and {raw_dir} is not a folder of raw documents")
     from ..pipeline import extract_to
+    from ..store import load_state
 
-    extract_to(raw_dir, processed_dir, progress=False, **executor)
-    return True
+    if raw_dir is None or not Path(raw_dir).is_dir():
+        if load_state(processed_dir) is None:
+            raise FileNotFoundError(f"{processed_dir} has no extracted tables and {raw_dir} is not a folder of raw documents")
+        return False
+    return not extract_to(raw_dir, processed_dir, progress=False, **executor).up_to_date
 
 
 def data_fingerprint(processed_dir) -> str:

@@ -184,9 +184,10 @@ def to_arrow(table: str, df: pd.DataFrame) -> pa.Table:
 def records_to_arrow(table: str, rows: list[dict]) -> pa.Table:
     """Contract records -> an Arrow table with the declared schema, without a pandas round trip
     (the driver's path); the same values `to_arrow(table, conform(table, rows))` gives."""
-    if not rows:
+    present = set().union(*rows) if rows else set()
+    if not present:
         return arrow_schema(table).empty_table()
-    _check_columns(table, set().union(*rows), len(rows))
+    _check_columns(table, present, len(rows))
     try:
         tbl = pa.Table.from_pylist(rows, schema=arrow_schema(table))
         if not _arrow_and_pandas_differ(tbl):
@@ -230,17 +231,7 @@ def conform(table: str, df: pd.DataFrame | list[dict] | None) -> pd.DataFrame:
 # take the frame path, so every path gives `to_pandas(to_arrow(table, <df, pandas nulls as None>))`.
 
 def _conform_records(table: str, rows: list[dict]) -> pd.DataFrame:
-    present = set().union(*rows)
-    if not present:
-        return empty_frame(table)
-    _check_columns(table, present, len(rows))
-    try:
-        tbl = pa.Table.from_pylist(rows, schema=arrow_schema(table))
-    except (pa.ArrowException, TypeError, ValueError, OverflowError):
-        tbl = None  # e.g. NaN for a missing string: pandas' null, not Arrow's
-    if tbl is None or _arrow_and_pandas_differ(tbl):
-        return _conform_frame(table, pd.DataFrame(rows))
-    return _frame(table, tbl)
+    return arrow_to_frame(table, records_to_arrow(table, rows))
 
 
 def _conform_frame(table: str, df: pd.DataFrame) -> pd.DataFrame:

@@ -167,6 +167,19 @@ class DatasetWriter:
             keys = [c for c in PARTITION_COLUMNS if c in tbl.column_names]
             self._fragment(name, "" if name in UNPARTITIONED else rel, tbl.drop_columns(keys), batch)
 
+    def write_documents(self, results: list[dict[str, pa.Table]], batch: str) -> None:
+        """Per-document results, grouped by their document's partition (all of a document's rows
+        share it), each group written as one zero-copy concatenation."""
+        groups: dict[tuple, list[dict[str, pa.Table]]] = {}
+        for r in results:
+            docs = r.get("documents")
+            doc = docs.slice(0, 1).to_pylist()[0] if docs is not None and docs.num_rows else {}
+            groups.setdefault((doc.get("fiscal_year"), doc.get("district")), []).append(r)
+        for (year, district), group in groups.items():
+            tables = {name: pa.concat_tables(parts) for name in TABLES
+                      if (parts := [r[name] for r in group if r.get(name) is not None and r[name].num_rows])}
+            self.write_partition(year, district, tables, batch)
+
     def _fragment(self, name: str, rel: str, rows: pa.Table, batch: str) -> None:
         folder = table_path(self.staging, name) / rel
         if folder not in self._made:
