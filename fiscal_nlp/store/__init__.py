@@ -313,5 +313,5 @@ def load_state(out_dir: str | Path) -> dict | None:
         return None
 
 
-__all__ = ["write_tables", "read_tables", "read_table", "build_duckdb", "DatasetWriter", "with_partition_columns",
-           "as_arrow", "load_state", "table_path", "partitioning", "PARTITION_COLUMNS", "DUCKDB_NAME", "STATE_NAME"]
+__all__ = ["write_tables", "read_tables", "read_table", "build_duckdb", "DatasetWriter",
+           "load_state", "table_path", "partitioning", "PARTITION_COLUMNS", "DUCKDB_NAME", "STATE_NAME"]
