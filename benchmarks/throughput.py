@@ -111,7 +111,7 @@ def stage_split(corpus: Path, sample: int, profile: str | None) -> dict[str, flo
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         writer = DatasetWriter(tmp)
-        writer.write_documents(results, "bench")
+        writer.write_documents(results)
         writer.commit()
         split["write"] = time.perf_counter() - t0
     if profiler:

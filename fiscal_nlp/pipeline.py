@@ -303,7 +303,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     written whenever `flush_mb` of them are held (fewer, larger fragments; memory does not grow
     with the corpus); nothing is visible in `out_dir` until the run has finished.
     """
-    from .store import DatasetWriter, load_state, table_path
+    from .store import DatasetWriter, load_state, partition_dir, table_path
 
     start = time.perf_counter()
     paths = list_documents(raw_dir)
@@ -335,19 +335,13 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
                          doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")})
     buffer: list[Tables] = []
     held = 0  # bytes of Arrow data in `buffer`
-    batch_no = 0
 
     def flush():
-        nonlocal batch_no, held
-        if not buffer:
-            return
-        batch = f"{writer.run_id}-{batch_no:05d}"
-        writer.write_documents(buffer, batch)
-        for r in buffer:
-            files[_source_file(r)]["batch"] = batch
-        buffer.clear()
-        held = 0
-        batch_no += 1
+        nonlocal held
+        if buffer:
+            writer.write_documents(buffer)
+            buffer.clear()
+            held = 0
 
     try:
         for raw in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size, hashes=current):
@@ -357,6 +351,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             entry = {"sha256": current.get(name), "doc_id": None}
             if doc is not None:
                 entry["doc_id"] = doc["doc_id"]
+                entry["partition"] = partition_dir(doc["fiscal_year"], doc["district"])
                 summary.extracted += 1
             if error is not None:
                 summary.errors += 1
@@ -369,7 +364,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
                 flush()
         flush()
         if state:
-            writer.carry_over(batches={previous[n]["batch"] for n in stale if previous[n].get("batch")},
+            writer.carry_over(partitions={previous[n]["partition"] for n in stale if previous[n].get("partition")},
                               doc_ids={previous[n]["doc_id"] for n in stale if previous[n].get("doc_id")},
                               source_files=stale)
         writer.commit({"fingerprint": fingerprint, "files": files})

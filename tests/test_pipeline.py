@@ -39,11 +39,13 @@ def test_written_output_reads_back_as_the_in_memory_tables(reference, tmp_path):
 
 
 def test_small_flushes_give_the_same_tables(reference, tmp_path):
-    """Flushing after every document writes several fragments per table; read back, nothing differs."""
+    """Flushing after every document spills five batches; they are still written as one fragment
+    per partition, and read back, nothing differs."""
     out = tmp_path / "out"
     extract_to(RAW, out, jobs=1, flush_mb=1e-6, chunk_size=1, progress=False)
-    batches = {p.stem for p in (out / "checks.parquet").rglob("part-*.parquet")}
-    assert len(batches) == 5  # one flush per document
+    fragments = [p.parent.name for p in (out / "documents.parquet").rglob("part-*.parquet")]
+    # 汉阳区 2021 and 2024, 青山区 2021 and 2024, 武昌区 2019: five partitions, one fragment each
+    assert sorted(fragments) == ["district=武昌区", "district=汉阳区", "district=汉阳区", "district=青山区", "district=青山区"]
     assert_same_tables(read_tables(out), reference)
 
 
@@ -78,12 +80,16 @@ def test_rerun_extracts_only_what_changed(raw, tmp_path, monkeypatch):
     # one document edited (a trailing line: its content hash changes, its tables do not)
     f002 = next(raw.glob("002_*.txt"))
     f002.write_bytes(f002.read_bytes() + "\n附：本文件为测试副本。\n".encode())
+    hy21 = out / "line_items.parquet" / "fiscal_year=2021" / "district=汉阳区"
+    inodes = {p.name: p.stat().st_ino for p in hy21.iterdir()}
     # one deleted, one duplicate added
     next(raw.glob("004_*.txt")).unlink()
     shutil.copy(seed_path("000"), raw / "copy_of_000.txt")
     run = extract_to(raw, out, jobs=1, progress=False)
     assert sorted(seen) == sorted([f002.name, "copy_of_000.txt"])
     assert (run.extracted, run.unchanged, run.removed, run.errors) == (1, 3, 1, 1)
+    # a partition no stale document was in is carried over as it was (hard links, not rewritten)
+    assert {p.name: p.stat().st_ino for p in hy21.iterdir()} == inodes
 
     # the result equals a full extraction of the folder as it is now
     t = read_tables(out)

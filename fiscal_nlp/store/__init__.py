@@ -20,7 +20,8 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterable
+from contextlib import contextmanager
+from urllib.parse import unquote
 from pathlib import Path
 
 import duckdb
@@ -40,6 +41,7 @@ PARTITIONING_SCHEMA = pa.schema([("fiscal_year", pa.int64()), ("district", pa.st
 UNPARTITIONED = frozenset({"errors"})
 NULL_SEGMENT = "__HIVE_DEFAULT_PARTITION__"  # Hive's spelling of NULL, read as null by every engine above
 _STAGING, _TRASH = ".staging-", ".trash-"
+_SPILL = ".spill"  # inside staging: the batches, before they are split into partitions
 
 
 def table_path(out_dir: str | Path, name: str) -> Path:
@@ -63,22 +65,6 @@ def _segment(key: str, value) -> str:
 
 def partition_dir(fiscal_year, district) -> str:
     return f"{_segment('fiscal_year', fiscal_year)}/{_segment('district', district)}"
-
-
-def _fragment_dirs(table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
-    """Split `table` (carrying the partition columns) into (relative dir, rows without them).
-
-    One stable sort by the keys, then zero-copy slices: rows keep their order within a partition.
-    """
-    keys = [(c, "ascending") for c in PARTITION_COLUMNS]
-    table = table.take(pc.sort_indices(table.select(list(PARTITION_COLUMNS)), sort_keys=keys))
-    years, districts = table["fiscal_year"].to_pylist(), table["district"].to_pylist()
-    body = table.drop_columns(list(PARTITION_COLUMNS))
-    start = 0
-    for i in range(1, len(years) + 1):
-        if i == len(years) or (years[i], districts[i]) != (years[start], districts[start]):
-            yield partition_dir(years[start], districts[start]), body.slice(start, i - start)
-            start = i
 
 
 def _recover(out: Path) -> bool:
@@ -111,13 +97,15 @@ def _lock(out: Path):
 
 
 class DatasetWriter:
-    """Write contract tables fragment by fragment; nothing is visible until `commit()`.
+    """Write contract tables batch by batch; nothing is visible until `commit()`.
 
-    `carry_over(previous_batches_to_drop, doc_ids, source_files)` first copies the live output
-    into the staging area (hard links, except for fragments of `batches` that held a stale
-    document: those are rewritten without its rows). `write(tables, batch)` then adds one
-    fragment per table and partition. Tables must carry `fiscal_year` and `district` (see
-    `with_partition_columns`) unless they are unpartitioned.
+    `write(tables)` spills one batch as one Parquet file per table into the staging area (a
+    handful of large files per flush, however many partitions the batch touches). `commit()`
+    then splits the spilled batches into the hive partitions in one streaming pass per table
+    (pyarrow's dataset writer: one file per partition, not one per partition and flush), and
+    swaps them in. `carry_over(partitions, doc_ids, source_files)` first brings the live
+    output into staging: hard links, except for fragments in `partitions` (those that held a
+    stale document), which are rewritten without its rows.
     """
 
     def __init__(self, out_dir: str | Path):
@@ -129,9 +117,9 @@ class DatasetWriter:
         self.staging = self.out / f"{_STAGING}{self.run_id}"
         self.staging.mkdir()
         self.rows_written = {name: 0 for name in TABLES}
-        self._made: set[Path] = set()  # partition folders already created in staging
+        self._spills = 0
 
-    def carry_over(self, batches: set[str], doc_ids: set[str], source_files: set[str]) -> None:
+    def carry_over(self, partitions: set[str], doc_ids: set[str], source_files: set[str]) -> None:
         """Bring the live tables into staging, minus the rows of stale documents."""
         for name in TABLES:
             live = table_path(self.out, name)
@@ -141,7 +129,8 @@ class DatasetWriter:
                 rel = frag.relative_to(live)
                 target = table_path(self.staging, name) / rel
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if frag.stem.removeprefix("part-") not in batches:
+                stale = bool(source_files) if name in UNPARTITIONED else rel.parent.as_posix() in partitions
+                if not stale:
                     os.link(frag, target)
                     continue
                 tbl = pq.read_table(frag)
@@ -150,84 +139,124 @@ class DatasetWriter:
                 if keep.num_rows:
                     pq.write_table(keep, target)
 
-    def write(self, tables: dict[str, pa.Table], batch: str) -> None:
-        """One fragment per table and partition, named after `batch` (tables carry the partition columns)."""
+    def write(self, tables: dict[str, pa.Table]) -> None:
+        """Spill one batch (partitioned tables carry `fiscal_year` and `district`, see `with_partition_columns`)."""
+        batch = f"{self._spills:06d}.parquet"
+        self._spills += 1
         for name, tbl in tables.items():
             if tbl is None or tbl.num_rows == 0:
                 continue
-            for rel, rows in [("", tbl)] if name in UNPARTITIONED else _fragment_dirs(tbl):
-                self._fragment(name, rel, rows, batch)
-
-    def write_partition(self, fiscal_year, district, tables: dict[str, pa.Table], batch: str) -> None:
-        """Contract tables whose rows all belong to one partition: no sort, no copy (the driver's path)."""
-        rel = partition_dir(fiscal_year, district)
-        for name, tbl in tables.items():
-            if tbl is None or tbl.num_rows == 0:
-                continue
-            keys = [c for c in PARTITION_COLUMNS if c in tbl.column_names]
-            self._fragment(name, "" if name in UNPARTITIONED else rel, tbl.drop_columns(keys), batch)
-
-    def write_documents(self, results: list[dict[str, pa.Table]], batch: str) -> None:
-        """Per-document results, grouped by their document's partition (all of a document's rows
-        share it), each group written as one zero-copy concatenation."""
-        groups: dict[tuple, list[dict[str, pa.Table]]] = {}
-        for r in results:
-            docs = r.get("documents")
-            doc = docs.slice(0, 1).to_pylist()[0] if docs is not None and docs.num_rows else {}
-            groups.setdefault((doc.get("fiscal_year"), doc.get("district")), []).append(r)
-        for (year, district), group in groups.items():
-            tables = {name: pa.concat_tables(parts) for name in TABLES
-                      if (parts := [r[name] for r in group if r.get(name) is not None and r[name].num_rows])}
-            self.write_partition(year, district, tables, batch)
-
-    def _fragment(self, name: str, rel: str, rows: pa.Table, batch: str) -> None:
-        folder = table_path(self.staging, name) / rel
-        if folder not in self._made:
+            folder = self.staging / _SPILL / name
             folder.mkdir(parents=True, exist_ok=True)
-            self._made.add(folder)
-        pq.write_table(rows, folder / f"part-{batch}.parquet")
-        self.rows_written[name] += rows.num_rows
+            pq.write_table(tbl if name in UNPARTITIONED else _null_empty_keys(tbl), folder / batch)
+            self.rows_written[name] += tbl.num_rows
+
+    def write_documents(self, results: list[dict[str, pa.Table]]) -> None:
+        """Per-document results (Arrow, the contract schema) as one batch."""
+        tables = {name: pa.concat_tables(parts) for name in TABLES
+                  if (parts := [r[name] for r in results if r.get(name) is not None and r[name].num_rows])}
+        self.write(with_partition_columns(tables, tables.get("documents")))
+
+    def _partition(self, name: str) -> None:
+        """The spilled batches of `name` -> one fragment per partition, in staging.
+
+        Each batch holds a few rows of many partitions; written as they come, every partition
+        would get a row group per batch (slow to write and to read). DuckDB first sorts the
+        rows by partition (an external sort within its memory limit; batch and row order
+        kept inside a partition), so pyarrow's dataset writer sees each partition once.
+        """
+        spill = self.staging / _SPILL / name
+        if not spill.is_dir():
+            return
+        files = sorted(spill.iterdir())
+        schema = pq.read_schema(files[0])
+        written = self.staging / _SPILL / f"{name}.partitioned"
+        with _duckdb(self.staging) as con:
+            listed = ", ".join(f"'{_sql_path(f)}'" for f in files)
+            order = "" if name in UNPARTITIONED else "fiscal_year, district, "
+            rows = con.sql(f"SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet([{listed}], "
+                           f"filename=true, file_row_number=true) ORDER BY {order}filename, file_row_number")
+            ds.write_dataset(pa.RecordBatchReader.from_stream(rows).cast(schema), written, format="parquet",
+                             partitioning=partitioning(name), preserve_order=True, max_partitions=1 << 20,
+                             basename_template=f"part-{self.run_id}-{{i}}.parquet")
+        # pyarrow URI-escapes every non-ASCII byte of a partition value (district=%E6%B1%89…); Spark
+        # and Trino would not decode that back to 汉阳区, so the folders get the readable spelling.
+        for frag in written.rglob("*.parquet"):
+            rel = "/".join(_readable(segment) for segment in frag.parent.relative_to(written).parts)
+            target = table_path(self.staging, name) / rel / frag.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(frag, target)
 
     def commit(self, state: dict | None = None) -> Path:
-        """Swap the staged tables in, write the incremental state, rebuild fiscal.duckdb."""
-        for name in TABLES:  # every table exists, even when empty, so readers find all of them
-            table_path(self.staging, name).mkdir(exist_ok=True)
-        if state is not None:
-            (self.staging / STATE_NAME).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
-        trash = self.out / f"{_TRASH}{self.run_id}"
-        trash.mkdir()
-        names = [table_path(self.out, n).name for n in TABLES] + [STATE_NAME]
-        for item in names:
-            live, staged = self.out / item, self.staging / item
-            if live.exists():
-                os.replace(live, trash / item)
-            if staged.exists():
-                os.replace(staged, live)
-        shutil.rmtree(trash, ignore_errors=True)
-        shutil.rmtree(self.staging, ignore_errors=True)
+        """Build fiscal.duckdb and the partitioned tables from what is staged, then swap them in."""
+        duck = _build_duckdb(self.out, {name: self._sources(name) for name in TABLES})
         try:
-            return build_duckdb(self.out)
+            for name in TABLES:
+                self._partition(name)
+            shutil.rmtree(self.staging / _SPILL, ignore_errors=True)
+            for name in TABLES:  # every table exists, even when empty, so readers find all of them
+                table_path(self.staging, name).mkdir(exist_ok=True)
+            if state is not None:
+                (self.staging / STATE_NAME).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+            trash = self.out / f"{_TRASH}{self.run_id}"
+            trash.mkdir()
+            for item in [table_path(self.out, n).name for n in TABLES] + [STATE_NAME]:
+                live, staged = self.out / item, self.staging / item
+                if live.exists():
+                    os.replace(live, trash / item)
+                if staged.exists():
+                    os.replace(staged, live)
+            os.replace(duck, self.out / DUCKDB_NAME)
+            shutil.rmtree(trash, ignore_errors=True)
+            shutil.rmtree(self.staging, ignore_errors=True)
         finally:
+            duck.unlink(missing_ok=True)
             self._lock.close()
+        return self.out / DUCKDB_NAME
+
+    def _sources(self, name: str) -> list[str]:
+        """DuckDB `read_parquet` calls for table `name`: the staged fragments (carried over) and the spill."""
+        sources = []
+        if any(table_path(self.staging, name).rglob("*.parquet")):
+            sources.append(_read_dataset_sql(table_path(self.staging, name), name))
+        spill = self.staging / _SPILL / name
+        if spill.is_dir():
+            files = ", ".join(f"'{_sql_path(f)}'" for f in sorted(spill.iterdir()))
+            sources.append(f"read_parquet([{files}])")
+        return sources
 
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
         self._lock.close()
 
 
-def with_partition_columns(tables: dict[str, pa.Table], documents: pa.Table) -> dict[str, pa.Table]:
-    """Append `fiscal_year`/`district` to every partitioned table (looked up by doc_id in `documents`)."""
-    ids = documents["doc_id"].to_pylist()
-    year = dict(zip(ids, documents["fiscal_year"].to_pylist()))
-    district = dict(zip(ids, documents["district"].to_pylist()))
+def _null_empty_keys(tbl: pa.Table) -> pa.Table:
+    """An empty district is no district: both are written as the null partition."""
+    i = tbl.schema.get_field_index("district")
+    if i < 0 or not pc.any(pc.equal(tbl["district"], "")).as_py():
+        return tbl
+    return tbl.set_column(i, "district", pc.if_else(pc.equal(tbl["district"], ""), None, tbl["district"]))
+
+
+def _readable(segment: str) -> str:
+    """`district=%E6%B1%89%E9%98%B3%E5%8C%BA` (pyarrow's spelling) -> `district=汉阳区` (see `_segment`)."""
+    key, _, value = segment.partition("=")
+    return segment if value == NULL_SEGMENT else _segment(key, unquote(value))
+
+
+def with_partition_columns(tables: dict[str, pa.Table], documents: pa.Table | None) -> dict[str, pa.Table]:
+    """Append `fiscal_year`/`district` to every partitioned table (its document's, looked up by doc_id)."""
     out = {}
     for name, tbl in tables.items():
         if name in UNPARTITIONED or name == "documents" or tbl is None:  # documents has the columns itself
             out[name] = tbl
+        elif documents is None or documents.num_rows == 0:
+            out[name] = tbl.append_column("fiscal_year", pa.nulls(tbl.num_rows, pa.int64())) \
+                .append_column("district", pa.nulls(tbl.num_rows, pa.string()))
         else:
-            doc = tbl["doc_id"].to_pylist()
-            out[name] = tbl.append_column("fiscal_year", pa.array([year.get(d) for d in doc], pa.int64())) \
-                .append_column("district", pa.array([district.get(d) for d in doc], pa.string()))
+            at = pc.index_in(tbl["doc_id"], value_set=documents["doc_id"])
+            out[name] = tbl.append_column("fiscal_year", documents["fiscal_year"].take(at).cast(pa.int64())) \
+                .append_column("district", documents["district"].take(at).cast(pa.string()))
     return out
 
 
@@ -241,7 +270,7 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> dict[s
     arrow = as_arrow({name: tables.get(name) for name in TABLES})
     writer = DatasetWriter(out_dir)
     try:
-        writer.write(with_partition_columns(arrow, arrow["documents"]), batch=writer.run_id)
+        writer.write(with_partition_columns(arrow, arrow["documents"]))
         duck = writer.commit()
     except BaseException:
         writer.abort()
@@ -252,31 +281,56 @@ def write_tables(tables: dict[str, pd.DataFrame], out_dir: str | Path) -> dict[s
 def build_duckdb(out_dir: str | Path) -> Path:
     """(Re)build `fiscal.duckdb` from the Parquet datasets in `out_dir`, one table each (atomically)."""
     out = Path(out_dir)
-    final = out / DUCKDB_NAME
+    sources = {name: [_read_dataset_sql(table_path(out, name), name)] if any(table_path(out, name).rglob("*.parquet"))
+               else [] for name in TABLES}
+    tmp = _build_duckdb(out, sources)
+    os.replace(tmp, out / DUCKDB_NAME)
+    return out / DUCKDB_NAME
+
+
+def _read_dataset_sql(path: Path, name: str) -> str:
+    hive = ("hive_partitioning=false" if name in UNPARTITIONED else
+            "hive_partitioning=true, hive_types={'fiscal_year': BIGINT, 'district': VARCHAR}")
+    return f"read_parquet('{_sql_path(path)}/**/*.parquet', {hive}, union_by_name=true)"
+
+
+def _build_duckdb(out: Path, sources: dict[str, list[str]]) -> Path:
+    """A new DuckDB file next to `out/fiscal.duckdb` (the caller moves it in): one table per
+    contract table, the union of its `sources` (read_parquet calls), declared columns first."""
     tmp = out / f".{DUCKDB_NAME}.{uuid.uuid4().hex[:8]}.tmp"
     try:
-        # bounded memory whatever the corpus size: DuckDB spills to disk beyond this
-        con = duckdb.connect(str(tmp), config={"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": False,
-                                               "temp_directory": str(out / ".duckdb-spill")})
-        try:
+        with _duckdb(out, str(tmp)) as con:
             for name in TABLES:
-                path = table_path(out, name)
-                if any(path.rglob("*.parquet")) if path.is_dir() else False:
-                    hive = ("hive_partitioning=false" if name in UNPARTITIONED else
-                            "hive_partitioning=true, hive_types={'fiscal_year': BIGINT, 'district': VARCHAR}")
-                    con.execute(f"CREATE TABLE \"{name}\" AS SELECT * FROM "
-                                f"read_parquet('{_sql_path(path)}/**/*.parquet', {hive}, union_by_name=true)")
-                else:  # an empty table still exists, with its declared columns
-                    con.register("_empty", arrow_schema(name).empty_table())
+                schema = arrow_schema(name)
+                cols = list(schema.names)
+                if name not in UNPARTITIONED:
+                    cols += [c for c in PARTITION_COLUMNS if c not in cols]
+                select = ", ".join(f'"{c}"' for c in cols)
+                if sources[name]:
+                    union = " UNION ALL BY NAME ".join(f"SELECT {select} FROM {src}" for src in sources[name])
+                    con.execute(f'CREATE TABLE "{name}" AS {union}')
+                else:  # an empty table still exists, with its columns
+                    con.register("_empty", pa.schema([schema.field(c) if c in schema.names else
+                                                      PARTITIONING_SCHEMA.field(c) for c in cols]).empty_table())
                     con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _empty')
                     con.unregister("_empty")
-        finally:
-            con.close()
-        os.replace(tmp, final)
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
-        shutil.rmtree(out / ".duckdb-spill", ignore_errors=True)
-    return final
+        raise
+    return tmp
+
+
+@contextmanager
+def _duckdb(folder: Path, database: str = ":memory:"):
+    """A DuckDB connection with bounded memory whatever the corpus size (it spills to `folder` beyond the limit)."""
+    spill = folder / ".duckdb-spill"
+    con = duckdb.connect(database, config={"memory_limit": DUCKDB_MEMORY_LIMIT, "preserve_insertion_order": False,
+                                           "temp_directory": str(spill)})
+    try:
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _sql_path(path: Path) -> str:
@@ -314,4 +368,4 @@ def load_state(out_dir: str | Path) -> dict | None:
 
 
 __all__ = ["write_tables", "read_tables", "read_table", "build_duckdb", "DatasetWriter",
-           "load_state", "table_path", "partitioning", "PARTITION_COLUMNS", "DUCKDB_NAME", "STATE_NAME"]
+           "load_state", "table_path", "partition_dir", "partitioning", "PARTITION_COLUMNS", "DUCKDB_NAME", "STATE_NAME"]
