@@ -359,7 +359,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
                     entry["duplicate_of"] = dedup.seen.get(entry["sha256"])
             files[name] = entry
             buffer.append(result)
-            held += sum(t.nbytes for t in result.values())
+            held += sum(t.get_total_buffer_size() for t in result.values())
             if held >= flush_mb * 2**20:
                 flush()
         flush()

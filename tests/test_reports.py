@@ -26,8 +26,12 @@ SELECTION = {"district": ["汉阳区"], "year": [2021]}
 
 
 def _shared_dir(tmp_path_factory) -> Path:
-    """A directory shared by the pytest-xdist workers of this session (built once, under a lock)."""
-    return tmp_path_factory.getbasetemp().parent / "fiscal_reports_build"
+    """A directory shared by the pytest-xdist workers of this session (built once, under a lock).
+
+    Under xdist each worker's base temp is `<session>/popen-gwN`; without it the base temp is the
+    session's own (its parent is shared with earlier sessions, whose output must not be reused)."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "fiscal_reports_build"
 
 
 @contextlib.contextmanager

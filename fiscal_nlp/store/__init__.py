@@ -181,11 +181,16 @@ class DatasetWriter:
                              basename_template=f"part-{self.run_id}-{{i}}.parquet")
         # pyarrow URI-escapes every non-ASCII byte of a partition value (district=%E6%B1%89…); Spark
         # and Trino would not decode that back to 汉阳区, so the folders get the readable spelling.
-        for frag in written.rglob("*.parquet"):
-            rel = "/".join(_readable(segment) for segment in frag.parent.relative_to(written).parts)
-            target = table_path(self.staging, name) / rel / frag.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(frag, target)
+        table = table_path(self.staging, name)
+        table.mkdir(exist_ok=True)
+        for folder in sorted({frag.parent for frag in written.rglob("*.parquet")}):
+            target = table.joinpath(*(_readable(segment) for segment in folder.relative_to(written).parts))
+            if not target.exists():  # a new partition: one rename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(folder, target)
+            else:  # beside fragments carried over from the last run
+                for frag in folder.iterdir():
+                    os.replace(frag, target / frag.name)
 
     def commit(self, state: dict | None = None) -> Path:
         """Build fiscal.duckdb and the partitioned tables from what is staged, then swap them in."""
