@@ -5,7 +5,7 @@ tables (or an `errors` row); it never raises for bad input. The driver hands chu
 to an executor (`fiscal_nlp.executors`: a process pool or dask), drops exact duplicates and keeps
 colliding doc_ids apart as results arrive, and streams them to a sink:
 
-- `extract_to(raw, out)` writes hive-partitioned Parquet fragment by fragment (memory stays flat)
+- `extract_to(raw, out)` spills results batch by batch (memory stays flat), writes hive-partitioned Parquet
   and re-extracts only files whose content changed since the last run into `out`;
 - `extract(raw)` collects everything into DataFrames, for interactive use on small corpora.
 """
@@ -300,8 +300,8 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     Only files that are new or whose content (sha256) changed since the last run into `out_dir`
     are extracted; rows of changed or deleted files are dropped. Any change to the package's code
     or domain data, or to the catalog, re-extracts everything (as does `full=True`). Results are
-    written whenever `flush_mb` of them are held (fewer, larger fragments; memory does not grow
-    with the corpus); nothing is visible in `out_dir` until the run has finished.
+    spilled whenever `flush_mb` of them are held (memory does not grow with the corpus) and
+    written as one fragment per partition at the end; nothing is visible in `out_dir` until then.
     """
     from .store import DatasetWriter, load_state, partition_dir, table_path
 

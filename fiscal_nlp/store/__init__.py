@@ -1,15 +1,17 @@
 """Store stage: contract tables -> hive-partitioned Parquet datasets and `fiscal.duckdb`.
 
-Each table is a directory `<out>/<name>.parquet/fiscal_year=<y>/district=<d>/part-<batch>.parquet`
+Each table is a directory `<out>/<name>.parquet/fiscal_year=<y>/district=<d>/part-<run>-<n>.parquet`
 (`errors` has no partitions: its rows belong to no identified document). pandas/pyarrow
 (`read_parquet` on the directory), DuckDB (`read_parquet('<out>/<name>.parquet/**/*.parquet',
 hive_partitioning=true)`), Spark and Trino read each directory as one table; the partition keys
 come back as the columns `fiscal_year` and `district` (for `documents` they are its own columns).
 
-Writes never touch the live output: a `DatasetWriter` writes fragments into a staging
-directory next to it (kept fragments of an incremental run are hard-linked, rewritten ones
-filtered), and `commit()` swaps the staged tables in with renames, then rebuilds the DuckDB
-file atomically. An interrupted run leaves the previous output intact; the next run clears
+Writes never touch the live output: a `DatasetWriter` spills each batch it is given into a
+staging directory next to it (one file per table, so the driver's memory stays flat), and
+`commit()` builds `fiscal.duckdb`, splits the spilled rows into one fragment per partition, and
+swaps the staged tables in with renames. An incremental run first carries the live fragments
+over (hard links; those of partitions that held a stale document are rewritten without its
+rows). An interrupted run leaves the previous output intact; the next run clears
 the leftovers (and, if a swap itself was interrupted, restores the old tables and extracts
 everything again). One writer at a time: `<out>/.lock` is held for the whole run, and a second
 run into the same folder stops with a clear error instead of disturbing the first.
@@ -34,7 +36,7 @@ import pyarrow.parquet as pq
 from ..schema import TABLES, arrow_schema, conform, to_arrow, to_pandas
 
 DUCKDB_NAME = "fiscal.duckdb"
-DUCKDB_MEMORY_LIMIT = "512MB"
+DUCKDB_MEMORY_LIMIT = "256MB"
 STATE_NAME = "_extraction.json"  # leading underscore: ignored by pyarrow, Spark and the **/*.parquet glob
 PARTITION_COLUMNS = ("fiscal_year", "district")
 PARTITIONING_SCHEMA = pa.schema([("fiscal_year", pa.int64()), ("district", pa.string())])
@@ -101,9 +103,9 @@ class DatasetWriter:
 
     `write(tables)` spills one batch as one Parquet file per table into the staging area (a
     handful of large files per flush, however many partitions the batch touches). `commit()`
-    then splits the spilled batches into the hive partitions in one streaming pass per table
-    (pyarrow's dataset writer: one file per partition, not one per partition and flush), and
-    swaps them in. `carry_over(partitions, doc_ids, source_files)` first brings the live
+    then builds fiscal.duckdb, splits the spilled rows into one fragment per partition (not one
+    per partition and flush: see `_partition`), and swaps the tables in. `carry_over(partitions,
+    doc_ids, source_files)` first brings the live
     output into staging: hard links, except for fragments in `partitions` (those that held a
     stale document), which are rewritten without its rows.
     """
@@ -176,7 +178,7 @@ class DatasetWriter:
             order = "" if name in UNPARTITIONED else "fiscal_year, district, "
             rows = con.sql(f"SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet([{listed}], "
                            f"filename=true, file_row_number=true) ORDER BY {order}filename, file_row_number")
-            ds.write_dataset(pa.RecordBatchReader.from_stream(rows).cast(schema), written, format="parquet",
+            ds.write_dataset(_batches(rows).cast(schema), written, format="parquet",
                              partitioning=partitioning(name), preserve_order=True, max_partitions=1 << 20,
                              basename_template=f"part-{self.run_id}-{{i}}.parquet")
         # pyarrow URI-escapes every non-ASCII byte of a partition value (district=%E6%B1%89…); Spark
@@ -233,6 +235,14 @@ class DatasetWriter:
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
         self._lock.close()
+
+
+def _batches(relation, rows: int = 1 << 16) -> pa.RecordBatchReader:
+    """A DuckDB result as a stream of modest record batches (DuckDB's default is a million rows,
+    which the dataset writer would then hold several copies of)."""
+    if hasattr(relation, "to_arrow_reader"):  # duckdb >= 1.4
+        return relation.to_arrow_reader(rows)
+    return relation.fetch_record_batch(rows)
 
 
 def _null_empty_keys(tbl: pa.Table) -> pa.Table:
