@@ -1,6 +1,6 @@
 """Extraction throughput at corpus scale, side by side in one run. A benchmark, not a test.
 
-    python benchmarks/throughput.py                      # N = 100, 1,000, 10,000 (about 15-25 min on 2 cores)
+    python benchmarks/throughput.py                      # N = 100, 1,000, 10,000 (about 9 min on 2 cores)
     python benchmarks/throughput.py --sizes 100 1000     # quicker
     python benchmarks/throughput.py --profile prof.html  # also a pyinstrument profile of one process
 
