@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from .executors import default_jobs, map_unordered
 from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
-from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow, to_arrow
+from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow
 
 Tables = dict[str, pa.Table]  # one document's (or a batch's) contract tables, as Arrow
 
@@ -92,10 +92,11 @@ def extract_document(path: str | Path, override: dict | None = None) -> dict[str
 def document_tables(doc) -> Tables:
     """Tables, narrative and audit for an identified `Document`, conformed once per table."""
     from .narrative import narrative_records
-    from .tables import extract_line_items
+    from .tables import line_item_records
     from .validate import audit_records
 
-    line_items, table_checks = extract_line_items(doc)
+    rows, table_checks = line_item_records(doc)
+    line_items = records_to_arrow("line_items", rows)  # the stages below read it as Arrow: no pandas round trip
     narrative = narrative_records(doc, line_items)
     checks = table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc)
     meta = doc.meta
@@ -104,7 +105,7 @@ def document_tables(doc) -> Tables:
         "department": meta.department, "fiscal_year": meta.fiscal_year, "doc_kind": meta.doc_kind, "unit": meta.unit,
         "format": doc.format, "n_lines": len(doc.lines), "n_pages": doc.n_pages,
     }]
-    return {"documents": records_to_arrow("documents", documents), "line_items": to_arrow("line_items", line_items),
+    return {"documents": records_to_arrow("documents", documents), "line_items": line_items,
             "checks": records_to_arrow("checks", checks),
             **{name: records_to_arrow(name, rows) for name, rows in narrative.items()}}
 

@@ -322,3 +322,39 @@ def test_declaration_change_without_printed_delta_uses_prior_budget():
 def test_package_data_is_shipped():
     for path in (TAXONOMY_PATH, USERDICT_PATH, THEMES_PATH):
         assert path.exists() and path.stat().st_size > 0
+
+
+# ------------------------------------------------------------------ anchored searches (a speed-up only)
+def _anchored_patterns():
+    from fiscal_nlp.narrative import facts, projects
+
+    return [projects._NARRATIVE] + [rule.regex for rule in facts.RULES]
+
+
+def _assert_same_matches(text: str) -> int:
+    found = 0
+    for pattern in _anchored_patterns():
+        spans = [m.span() for m in pattern.finditer(text)]
+        assert spans == [m.span() for m in pattern.regex.finditer(text)], pattern.regex.pattern[:60]
+        found += len(spans)
+    return found
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_anchored_patterns_find_exactly_what_the_plain_regex_finds(doc):
+    from fiscal_nlp.narrative.text import join_lines
+
+    assert _assert_same_matches(join_lines(load(doc)).text) > 0
+
+
+def test_an_amount_anchor_looks_back_over_the_amount_and_the_name():
+    """`_NARRATIVE` is anchored on “万元” with lead characters (the amount) and up to 60 more (the
+    name): names holding digits, “万元” or a comma-grouped amount must not hide a match."""
+    from fiscal_nlp.narrative import projects
+
+    text = ("一、单价10万元以下设备购置2,417.70万元,主要用于运维。\n5G网络建设123.4万元:其他"
+            "。主要用于数据中心租赁费12万元,主要成效显著;" + "长" * 58 + "名称1,000万元,主要用于")
+    names = [m["name"] for m in projects._NARRATIVE.finditer(text)]
+    # the raw name group (projects strip enumerators and “主要用于” from it later); the last is 60 characters
+    assert names == ["一、单价10万元以下设备购置", "5G网络建设", "主要用于数据中心租赁费", "长" * 58 + "名称"]
+    _assert_same_matches(text)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pandas as pd
+import pyarrow as pa
 
 from fiscal_nlp.ingest.document import Document
 from fiscal_nlp.schema import conform
@@ -42,10 +43,10 @@ __all__ = ["extract_narrative", "narrative_records", "extract_rows", "NARRATIVE_
 NARRATIVE_TABLES = ("variances", "changes", "projects", "facts", "reform_events", "checks")
 
 
-def extract_rows(doc: Document, line_items: pd.DataFrame | None = None, taxonomy: Taxonomy | None = None,
+def extract_rows(doc: Document, line_items: pd.DataFrame | pa.Table | None = None, taxonomy: Taxonomy | None = None,
                  themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
     """The narrative rows before conforming (amounts as Decimals, `_`-prefixed internals kept)."""
-    if line_items is not None and "doc_id" in line_items:
+    if isinstance(line_items, pd.DataFrame) and "doc_id" in line_items:
         own = line_items["doc_id"] == doc.doc_id
         if own.any() and not own.all():  # rows of several documents: keep this one's
             line_items = line_items[own]
@@ -85,9 +86,9 @@ def extract_narrative(doc: Document, line_items: pd.DataFrame | None = None, *, 
     return {name: conform(name, rows) for name, rows in narrative_records(doc, line_items, taxonomy, themes).items()}
 
 
-def narrative_records(doc: Document, line_items: pd.DataFrame | None = None, taxonomy: Taxonomy | None = None,
+def narrative_records(doc: Document, line_items: pd.DataFrame | pa.Table | None = None, taxonomy: Taxonomy | None = None,
                       themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
     """The narrative tables as contract records (what `extract_narrative` conforms; the driver
-    conforms a whole batch at once instead)."""
+    converts them to Arrow instead). `line_items` may be this document's Arrow table."""
     rows = extract_rows(doc, line_items, taxonomy, themes)
     return {name: [_public(r, doc.doc_id) for r in rows[name]] for name in NARRATIVE_TABLES}

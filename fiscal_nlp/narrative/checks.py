@@ -26,9 +26,10 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 import pandas as pd
+import pyarrow as pa
 
 from fiscal_nlp.ingest.document import compact
-from fiscal_nlp.schema import ROUNDING_TOLERANCE_WAN
+from fiscal_nlp.schema import ROUNDING_TOLERANCE_WAN, column_lists
 
 from .text import JoinedText
 
@@ -121,17 +122,17 @@ class TableCells:
     compact form (no whitespace), and the first row in frame order wins.
     """
 
-    def __init__(self, line_items: pd.DataFrame | None):
+    def __init__(self, line_items: pd.DataFrame | pa.Table | None):
         self.tables: set[str] = set()
         # (table_key, item) -> [(column, amount, source_line)], and the gpb_expenditure rows by code.
         self._by_item: dict[tuple[str, str], list[tuple]] = {}
         self._by_code: dict[str, list[tuple]] = {}
-        if line_items is None or line_items.empty:
+        cols = column_lists(line_items, ("table_key", "item", "column", "code", "amount", "source_line"))
+        if cols is None:
             return
-        table_keys = line_items["table_key"].tolist()
-        items, columns, codes = ([_label(v) for v in line_items[col].tolist()] for col in ("item", "column", "code"))
-        for table_key, item, column, code, amount, line in zip(
-                table_keys, items, columns, codes, line_items["amount"].tolist(), line_items["source_line"].tolist()):
+        table_keys, items, columns, codes, amounts, lines = cols
+        items, columns, codes = ([_label(v) for v in values] for values in (items, columns, codes))
+        for table_key, item, column, code, amount, line in zip(table_keys, items, columns, codes, amounts, lines):
             cell = (column, amount, line)
             self._by_item.setdefault((table_key, item), []).append(cell)
             if table_key == "gpb_expenditure":
@@ -392,7 +393,7 @@ def check_unparsed(jt: JoinedText, spans: list[tuple[int, int]]) -> list[dict]:
     return out
 
 
-def run_checks(jt: JoinedText, tables: dict[str, list[dict]], line_items: pd.DataFrame | None) -> list[dict]:
+def run_checks(jt: JoinedText, tables: dict[str, list[dict]], line_items: pd.DataFrame | pa.Table | None) -> list[dict]:
     """All narrative checks of one document (rows without doc_id)."""
     cells = TableCells(line_items)
     spans = [r["_span"] for rows in tables.values() for r in rows]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pyarrow as pa
 
 from fiscal_nlp.ingest.document import compact
+from fiscal_nlp.schema import column_lists
 
 _LEVEL_MARK = re.compile(r"[(（](类|款|项)[)）]")
 _EXPENDITURE_SUFFIX = re.compile(r"支出$")
@@ -31,11 +33,12 @@ def _key(name: str) -> str:
 class CodeResolver:
     """Look up codes by walking 类 -> 款 -> 项 names among `line_items` rows that carry a code."""
 
-    def __init__(self, line_items: pd.DataFrame | None):
+    def __init__(self, line_items: pd.DataFrame | pa.Table | None):
         self._by_len: dict[int, dict[str, set[str]]] = {}
-        if line_items is None or line_items.empty or "code" not in line_items:
+        cols = column_lists(line_items, ("code", "item"))
+        if cols is None:
             return
-        for code, item in zip(line_items["code"].tolist(), line_items["item"].tolist()):
+        for code, item in zip(*cols):
             if code is None or pd.isna(code):
                 continue
             code = str(code)

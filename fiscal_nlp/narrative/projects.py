@@ -16,7 +16,7 @@ import re
 
 from .declarations import Declaration
 from .forms import Block, find_blocks, read_evaluation
-from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
+from .text import NUM, AnchoredPattern, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
 from .themes import ThemeDictionary
 
 _SELF_EVAL = ClausePattern(
@@ -30,9 +30,10 @@ _FUNDS_USED = ClausePattern(
 _SUB_ITEM = re.compile(
     rf"[一二三四五六七八九十]+是(?P<name>[^,。;:\n]{{2,30}}?)(?:。?该项目支出)?(?P<amount>{NUM})万元,?主要用于"
 )
-_NARRATIVE = re.compile(
+_NARRATIVE = AnchoredPattern(
     rf"(?:^|(?<=[。;:\n])|(?<=主要用于))(?P<name>[^,。;:\n]{{2,60}}?)(?P<amount>{NUM})万元"
-    r"(?=,?(?:主要用于|主要成效)|:)"
+    r"(?=,?(?:主要用于|主要成效)|:)",
+    anchor="万元", lead="0123456789,.", before=60,  # the name: at most 60 characters before the amount
 )
 # Narrative “amounts with a purpose” that are not projects: functional subjects (…支出), totals, 人员/公用经费.
 _NOT_A_PROJECT = re.compile(r"(?:支出|为|合计|总额|总计)$|^(?:人员经费|公用经费|基本支出|项目支出)$")

@@ -82,7 +82,8 @@ class AnchoredPattern:
     itself). A hint may name it instead (`anchor=`), with how far into a match it can start
     (`before=`; by default the pattern's widest match), or with the characters the match text
     before it is made of when that part is unbounded (`lead=`: “0123456789,.” for an amount
-    opening the pattern). Without an anchor the plain regex runs.
+    opening the pattern; with `before=` too, the match may open up to that many characters
+    before the amount). Without an anchor the plain regex runs.
     """
 
     def __init__(self, pattern: str, anchor: str | None = None, before: int | None = None, lead: str | None = None):
@@ -108,10 +109,11 @@ class AnchoredPattern:
         while at >= 0:
             if self._lead is None:
                 first = max(tried, at - self._before)
-            else:  # back over the run of lead characters
+            else:  # back over the run of lead characters, then up to `before` more
                 first = at
                 while first > tried and text[first - 1] in self._lead:
                     first -= 1
+                first = max(tried, first - (self._before or 0))
             for start in range(first, at + 1):
                 m = match(text, start)
                 if m is not None:

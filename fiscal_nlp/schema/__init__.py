@@ -197,6 +197,20 @@ def records_to_arrow(table: str, rows: list[dict]) -> pa.Table:
     return to_arrow(table, _conform_frame(table, pd.DataFrame(rows)))
 
 
+def column_lists(table: pd.DataFrame | pa.Table | None, names: tuple[str, ...]) -> list[list] | None:
+    """The columns `names` of a contract table (a DataFrame, or an Arrow table as the driver
+    holds it) as Python lists, nulls as None or pandas' NA; None when the table is missing,
+    empty or lacks one of them. The stages that index `line_items` read it through this."""
+    if table is None or len(table) == 0:
+        return None
+    present = table.column_names if isinstance(table, pa.Table) else table.columns
+    if any(n not in present for n in names):
+        return None
+    if isinstance(table, pa.Table):
+        return [table.column(n).to_pylist() for n in names]
+    return [table[n].tolist() for n in names]
+
+
 def arrow_to_frame(table: str, tbl: pa.Table) -> pd.DataFrame:
     """A declared-schema Arrow table -> the DataFrame `conform` would give."""
     return _frame(table, tbl) if tbl.num_rows else empty_frame(table)

@@ -1,6 +1,7 @@
 """Tables stage: the nine standard public tables -> `line_items` rows (one per non-blank numeric cell).
 
-Public surface: `extract_line_items(doc) -> (line_items DataFrame, checks rows)`.
+Public surface: `extract_line_items(doc) -> (line_items DataFrame, checks rows)`, and
+`line_item_records(doc)`, the same rows before conforming (the driver converts them to Arrow).
 Tables are recognised by title (package_data/tables.yaml), never by number or position.
 """
 from __future__ import annotations
@@ -12,7 +13,7 @@ from ..schema import conform
 from .locate import find_regions
 from .parse import ParsedTable, code_level, parse_region
 
-__all__ = ["extract_line_items", "parse_tables", "code_level"]
+__all__ = ["extract_line_items", "line_item_records", "parse_tables", "code_level"]
 
 
 def parse_tables(doc: Document) -> tuple[list[ParsedTable], dict]:
@@ -22,6 +23,12 @@ def parse_tables(doc: Document) -> tuple[list[ParsedTable], dict]:
 
 def extract_line_items(doc: Document) -> tuple[pd.DataFrame, list[dict]]:
     """line_items for one document, plus `checks` rows about the tables' presence and parsing."""
+    rows, checks = line_item_records(doc)
+    return conform("line_items", rows), checks
+
+
+def line_item_records(doc: Document) -> tuple[list[dict], list[dict]]:
+    """`extract_line_items` as contract records, before conforming."""
     tables, listed = parse_tables(doc)
     rows, checks = [], []
     seen = set()
@@ -46,7 +53,7 @@ def extract_line_items(doc: Document) -> tuple[pd.DataFrame, list[dict]]:
         if key not in seen:
             checks.append(_check(doc, "table_presence", False, "warning",
                                  f"{key}: listed by title (line {line.number}) but the table is not in the text", key, line.number))
-    return conform("line_items", rows), checks
+    return rows, checks
 
 
 def _check(doc, check, passed, severity, detail, table_key=None, line=None) -> dict:

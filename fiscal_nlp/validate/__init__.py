@@ -14,8 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..schema import ROUNDING_TOLERANCE_WAN, conform
+from ..schema import ROUNDING_TOLERANCE_WAN, column_lists, conform
 from ..tables.spec import TableSpec, load_specs
 
 _TOL = Decimal(str(ROUNDING_TOLERANCE_WAN))
@@ -85,14 +86,14 @@ class _Table:
         return None, None
 
 
-def _tables(line_items: pd.DataFrame) -> dict[str, _Table]:
+def _tables(line_items: pd.DataFrame | pa.Table) -> dict[str, _Table]:
     """line_items -> {table_key: _Table}, keys sorted; amounts become exact Decimals once, here."""
-    if not len(line_items):
+    cols = column_lists(line_items, ("table_key", "side", "code", "item", "column", "amount", "source_line"))
+    if cols is None:
         return {}
     specs = load_specs()[0]
     canonical: dict[tuple, str] = {}
     by_key: dict[str, list[_Item]] = {}
-    cols = (line_items[c].tolist() for c in ("table_key", "side", "code", "item", "column", "amount", "source_line"))
     for key, side, code, item, column, amount, line in zip(*cols):
         if not isinstance(key, str):
             continue  # a null table_key belongs to no table
@@ -108,7 +109,7 @@ def audit(doc, line_items: pd.DataFrame) -> pd.DataFrame:
     return conform("checks", audit_records(doc, line_items))
 
 
-def audit_records(doc, line_items: pd.DataFrame) -> list[dict]:
+def audit_records(doc, line_items: pd.DataFrame | pa.Table) -> list[dict]:
     """`audit` as contract records, before conforming."""
     doc_id = doc.doc_id if hasattr(doc, "doc_id") else str(doc)
     tables = _tables(line_items)
