@@ -168,3 +168,21 @@ def test_a_second_writer_on_the_same_output_is_refused(tmp_path):
     assert first.staging.is_dir()  # the first run's work is untouched
     first.abort()
     assert extract_to(RAW, tmp_path / "out", jobs=1, progress=False).extracted == 5
+
+
+def test_a_packed_chunk_unpacks_to_the_same_per_document_tables():
+    """Workers send a chunk's tables once (rows of its documents one after another): unpacked,
+    every document gets back exactly its own rows, empty tables included."""
+    from fiscal_nlp.pipeline import Chunk, extract_tables
+
+    results = [extract_tables(p.read_bytes(), p.name) for p in sorted(RAW.glob("*.txt"))]
+    results.append(extract_tables(b"", "empty.txt"))  # an errors-only result in the middle of nothing
+    chunk = Chunk.pack(results)
+    assert set(chunk.tables) >= {"documents", "line_items", "errors"}
+    assert chunk.tables["documents"].num_rows == 5 and chunk.tables["line_items"].num_rows == 546
+    back = chunk.unpack()
+    assert len(back) == len(results)
+    for original, unpacked in zip(results, back):
+        assert set(unpacked) == set(original)
+        for name, tbl in original.items():
+            assert unpacked[name].equals(tbl), name
