@@ -26,8 +26,11 @@ def default_jobs() -> int:
 
 
 def map_unordered(fn: Callable[[Any], Any], items: Iterable[Any], executor: str = "local", jobs: int | None = None,
-                  scheduler: str | None = None, window: int | None = None) -> Iterator[tuple[int, Any]]:
-    """Apply `fn` to every item; yield `(index, result or exception)` in completion order.
+                  scheduler: str | None = None, window: int | None = None,
+                  ordered: bool = False) -> Iterator[tuple[int, Any]]:
+    """Apply `fn` to every item; yield `(index, result or exception)` in completion order, or in
+    item order with `ordered=True` (results that finish early wait, and count against `window`,
+    so memory stays bounded either way).
 
     executor="local": `jobs` worker processes (jobs=1 runs in this process, which is what
     a debugger or a profiler wants). executor="dask": dask.distributed on `scheduler`
@@ -35,15 +38,34 @@ def map_unordered(fn: Callable[[Any], Any], items: Iterable[Any], executor: str 
     """
     jobs = jobs or default_jobs()
     window = window or 4 * jobs
-    if executor == "local":
-        if jobs == 1:
-            yield from _in_process(fn, items)
-        else:
-            yield from _process_pool(fn, items, jobs, window)
-    elif executor == "dask":
-        yield from _dask(fn, items, jobs, scheduler, window)
-    else:
+    if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
+    if executor == "local" and jobs == 1:
+        yield from _in_process(fn, items)  # in item order already
+        return
+    order = _InOrder()
+    held = order.held if ordered else (lambda: 0)
+    stream = (_process_pool(fn, items, jobs, window, held) if executor == "local"
+              else _dask(fn, items, jobs, scheduler, window, held))
+    yield from order(stream) if ordered else stream
+
+
+class _InOrder:
+    """Re-sequences an `(index, value)` stream; `held()` is how many values wait for an earlier one."""
+
+    def __init__(self):
+        self.ready: dict[int, Any] = {}
+        self.next = 0
+
+    def held(self) -> int:
+        return len(self.ready)
+
+    def __call__(self, stream: Iterator[tuple[int, Any]]) -> Iterator[tuple[int, Any]]:
+        for i, value in stream:
+            self.ready[i] = value
+            while self.next in self.ready:
+                yield self.next, self.ready.pop(self.next)
+                self.next += 1
 
 
 def _in_process(fn, items):
@@ -54,14 +76,14 @@ def _in_process(fn, items):
             yield i, exc
 
 
-def _process_pool(fn, items, jobs, window):
+def _process_pool(fn, items, jobs, window, held):
     # spawn: a clean interpreter per worker, the same on Linux, macOS and Windows, and safe
     # next to the threads a progress bar or a Jupyter kernel runs.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
         pending: dict = {}
         for i, item in enumerate(items):
             pending[pool.submit(fn, item)] = i
-            if len(pending) >= window:
+            while pending and len(pending) + held() >= window:
                 yield from _drain(pending, wait(pending, return_when=FIRST_COMPLETED).done)
         while pending:
             yield from _drain(pending, wait(pending, return_when=FIRST_COMPLETED).done)
@@ -74,7 +96,7 @@ def _drain(pending: dict, done) -> Iterator[tuple[int, Any]]:
         yield i, exc if exc is not None else fut.result()
 
 
-def _dask(fn, items, jobs, scheduler, window):
+def _dask(fn, items, jobs, scheduler, window, held):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a declared dependency
@@ -88,13 +110,18 @@ def _dask(fn, items, jobs, scheduler, window):
     try:
         index: dict = {}
         stream = as_completed()
-        it = enumerate(items)
-        for i, item in it:
-            fut = client.submit(fn, item, pure=False)
-            index[fut.key] = i
-            stream.add(fut)
-            if len(index) >= window:
-                break
+        todo = enumerate(items)
+
+        def fill():  # submit while the window has room
+            while len(index) + held() < window:
+                nxt = next(todo, None)
+                if nxt is None:
+                    return
+                fut = client.submit(fn, nxt[1], pure=False)
+                index[fut.key] = nxt[0]
+                stream.add(fut)
+
+        fill()
         for fut in stream:
             i = index.pop(fut.key)
             try:
@@ -102,11 +129,7 @@ def _dask(fn, items, jobs, scheduler, window):
             except Exception as exc:
                 yield i, exc
             fut.release()
-            for j, item in it:  # refill the window by one
-                nxt = client.submit(fn, item, pure=False)
-                index[nxt.key] = j
-                stream.add(nxt)
-                break
+            fill()
     finally:
         client.close()
         if cluster is not None:

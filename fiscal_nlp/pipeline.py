@@ -284,9 +284,11 @@ def _read(path: Path) -> bytes | OSError:
 
 
 def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
-         progress: bool | None, chunk_size: int, hashes: dict | None = None) -> Iterator[tuple[Tables, int]]:
-    """Per-document results for `paths` and the bytes each holds, in completion order, with a
+         progress: bool | None, chunk_size: int | None, hashes: dict | None = None) -> Iterator[tuple[Tables, int]]:
+    """Per-document results for `paths` and the bytes each holds, in file order, with a
     progress bar on a terminal."""
+    if chunk_size is None:  # large enough to amortise each task's overhead, small enough to keep workers busy
+        chunk_size = max(1, min(16, len(paths) // (4 * (jobs or default_jobs()))))
     chunks = list(range(0, len(paths), chunk_size))
     show = (sys.stderr.isatty() if progress is None else progress) and len(paths) > 1
     bar = task = None
@@ -298,8 +300,10 @@ def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, sc
         bar.start()
         task = bar.add_task(f"extracting ({executor}, {jobs or default_jobs()} workers)", total=len(paths))
     try:
+        # in file order, whatever order workers finish in: which of two identical files is the
+        # duplicate, and which of two colliding doc_ids gets the suffix, must not vary by run
         for i, result in map_unordered(extract_chunk, _chunks(paths, overrides, chunk_size, hashes),
-                                       executor=executor, jobs=jobs, scheduler=scheduler):
+                                       executor=executor, jobs=jobs, scheduler=scheduler, ordered=True):
             names = [p.name for p in paths[chunks[i]:chunks[i] + chunk_size]]
             if isinstance(result, BaseException):  # the worker itself died: every file of the chunk is reported
                 detail = traceback.format_exception_only(type(result), result)[-1].strip()
@@ -336,7 +340,7 @@ def _source_file(result: Tables) -> str:
 def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | None = None, *,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
                full: bool = False, progress: bool | None = None, flush_mb: float = 32,
-               chunk_size: int = 8) -> RunSummary:
+               chunk_size: int | None = None) -> RunSummary:
     """Extract `raw_dir` into `out_dir` (hive-partitioned Parquet + fiscal.duckdb), incrementally.
 
     Only files that are new or whose content (sha256) changed since the last run into `out_dir`
@@ -344,6 +348,8 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     or domain data, or to the catalog, re-extracts everything (as does `full=True`). Results are
     spilled whenever `flush_mb` of them are held (memory does not grow with the corpus) and
     written as one fragment per partition at the end; nothing is visible in `out_dir` until then.
+    Documents travel to the workers `chunk_size` at a time (by default up to 16, fewer when the
+    corpus is small, so that every worker stays busy).
     """
     from .store import DatasetWriter, load_state, partition_dir, table_path
 

@@ -17,6 +17,19 @@ def test_local_results_are_indexed_by_item(jobs):
     assert _ok(range(25), jobs=jobs, window=3) == {i: -i for i in range(25)}
 
 
+def _late_for_even(x):
+    import time
+
+    time.sleep(0.15 if x % 2 == 0 else 0.0)  # even items finish after the odd ones submitted with them
+    return -x
+
+
+@pytest.mark.parametrize("executor", ["local", "dask"])
+def test_ordered_results_come_in_item_order(executor):
+    out = list(map_unordered(_late_for_even, range(12), executor=executor, jobs=2, window=3, ordered=True))
+    assert out == [(i, -i) for i in range(12)]
+
+
 def test_a_failing_item_is_returned_not_raised():
     out = dict(map_unordered(_invert, [1, 0, 2], jobs=2))
     assert out[0] == 1.0 and out[2] == 0.5 and isinstance(out[1], ZeroDivisionError)
