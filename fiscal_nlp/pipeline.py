@@ -3,7 +3,7 @@
 `extract_bytes(data, name)` reads, identifies and parses one document and returns its contract
 tables (or an `errors` row); it never raises for bad input. The driver hands chunks of documents
 to an executor (`fiscal_nlp.executors`: a process pool or dask), drops exact duplicates and keeps
-colliding doc_ids apart as results arrive, and streams them to a sink:
+colliding doc_ids apart as results come back (in file order), and streams them to a sink:
 
 - `extract_to(raw, out)` spills results batch by batch (memory stays flat), writes hive-partitioned Parquet
   and re-extracts only files whose content changed since the last run into `out`;
