@@ -12,7 +12,6 @@ import warnings
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 
 from fiscal_nlp.reports import build_reports

@@ -13,7 +13,6 @@ budget/executed/rate and 总分) and each project form's 总分.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property

@@ -174,9 +174,8 @@ class DatasetWriter:
         schema = pq.read_schema(files[0])
         written = self.staging / _SPILL / f"{name}.partitioned"
         with _duckdb(self.staging) as con:
-            listed = ", ".join(f"'{_sql_path(f)}'" for f in files)
             order = "" if name in UNPARTITIONED else "fiscal_year, district, "
-            rows = con.sql(f"SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet([{listed}], "
+            rows = con.sql(f"SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet({_sql_list(files)}, "
                            f"filename=true, file_row_number=true) ORDER BY {order}filename, file_row_number")
             ds.write_dataset(_batches(rows).cast(schema), written, format="parquet",
                              partitioning=partitioning(name), preserve_order=True, max_partitions=1 << 20,
@@ -228,8 +227,7 @@ class DatasetWriter:
             sources.append(_read_dataset_sql(table_path(self.staging, name), name))
         spill = self.staging / _SPILL / name
         if spill.is_dir():
-            files = ", ".join(f"'{_sql_path(f)}'" for f in sorted(spill.iterdir()))
-            sources.append(f"read_parquet([{files}])")
+            sources.append(f"read_parquet({_sql_list(sorted(spill.iterdir()))})")
         return sources
 
     def abort(self) -> None:
@@ -248,9 +246,10 @@ def _batches(relation, rows: int = 1 << 16) -> pa.RecordBatchReader:
 def _null_empty_keys(tbl: pa.Table) -> pa.Table:
     """An empty district is no district: both are written as the null partition."""
     i = tbl.schema.get_field_index("district")
-    if i < 0 or not pc.any(pc.equal(tbl["district"], "")).as_py():
+    if i < 0:
         return tbl
-    return tbl.set_column(i, "district", pc.if_else(pc.equal(tbl["district"], ""), None, tbl["district"]))
+    empty = pc.equal(tbl["district"], "")
+    return tbl.set_column(i, "district", pc.if_else(empty, None, tbl["district"])) if pc.any(empty).as_py() else tbl
 
 
 def _readable(segment: str) -> str:
@@ -346,6 +345,10 @@ def _duckdb(folder: Path, database: str = ":memory:"):
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
+
+
+def _sql_list(paths: list[Path]) -> str:
+    return "[" + ", ".join(f"'{_sql_path(p)}'" for p in paths) + "]"
 
 
 def _sql_path(path: Path) -> str:
