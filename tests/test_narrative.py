@@ -326,9 +326,28 @@ def test_package_data_is_shipped():
 
 # ------------------------------------------------------------------ anchored searches (a speed-up only)
 def _anchored_patterns():
-    from fiscal_nlp.narrative import facts, projects
+    """Every anchored or clause pattern the narrative stage declares (module-level, and the fact rules)."""
+    import importlib
+    import pkgutil
 
-    return [projects._NARRATIVE] + [rule.regex for rule in facts.RULES]
+    import fiscal_nlp.narrative as narrative
+    from fiscal_nlp.narrative import facts
+    from fiscal_nlp.narrative.text import AnchoredPattern, ClausePattern
+
+    found = [rule.regex for rule in facts.RULES]
+    for info in pkgutil.iter_modules(narrative.__path__):
+        module = importlib.import_module(f"fiscal_nlp.narrative.{info.name}")
+        found += [v for v in vars(module).values() if isinstance(v, (AnchoredPattern, ClausePattern))]
+    return found
+
+
+def test_the_anchor_hints_are_all_checked():
+    from fiscal_nlp.narrative import changes, projects, variances
+
+    patterns = _anchored_patterns()
+    # the ones with a regex anchor (a speed hint that must not change what is found)
+    assert {id(p) for p in (projects._NARRATIVE, changes._THAN, variances._FULL)} <= {id(p) for p in patterns}
+    assert len(patterns) > 40
 
 
 def _assert_same_matches(text: str) -> int:
@@ -357,4 +376,20 @@ def test_an_amount_anchor_looks_back_over_the_amount_and_the_name():
     names = [m["name"] for m in projects._NARRATIVE.finditer(text)]
     # the raw name group (projects strip enumerators and “主要用于” from it later); the last is 60 characters
     assert names == ["一、单价10万元以下设备购置", "5G网络建设", "主要用于数据中心租赁费", "长" * 58 + "名称"]
+    _assert_same_matches(text)
+
+
+def test_regex_anchors_find_their_statements():
+    """The regex anchor hints (“预算…为<amount>”, “万元比上年”, “类支出<amount>万元,占”) find the
+    statements they are meant to, with decoys (“预算” and “万元” without them) around."""
+    from fiscal_nlp.narrative import changes, facts, variances
+
+    text = ("部门预算编制规范。一般公共服务支出年初预算为100.00万元,支出决算为98.50万元,完成预算的98.5%。"
+            "“三公”经费支出5.00万元,共计12万元。比上年减少1.00万元;办公费3,000.00万元。比2023年增加20万元,增长0.7%;"
+            "资金30万元用于运维\n"
+            "1.一般公共服务(类)支出1,200.00万元,占60.00%;2.教育类支出800万元,占40%;")
+    assert [m["budget"] for m in variances._FULL.finditer(text)] == ["100.00"]
+    assert [(m["current"], m["delta"]) for m in changes._THAN.finditer(text)] == [("12", "1.00"), ("3,000.00", "20")]
+    rule = next(r for r in facts.RULES if "类" in str(r.anchor))
+    assert [m["v"] for m in rule.regex.finditer(text)] == ["1,200.00", "800"]
     _assert_same_matches(text)

@@ -26,7 +26,8 @@ _COMPARED = re.compile(
 _THAN = ClausePattern(
     rf"(?P<label>[^,。;\n]*?)(?P<current>{NUM})万元[。,]?比{_YEAR}(?:预算数?|决算数?)?"
     rf"(?P<dir>增加|减少)(?P<delta>{NUM})万元?" + _PCT,
-    anchor="万元", lead="0123456789,.",  # the statement opens with the amount before “万元”
+    # the statement opens with the amount before “万元比…”
+    anchor=re.compile(rf"万元[。,]?比{_YEAR}"), lead="0123456789,.",
 )
 _UNCHANGED = ClausePattern(rf"(?P<label>[^,。;\n]*?)与{_YEAR}(?:相比)?,?(?:无增减变化|持平|无变化)")
 _NEGATIVE = {"减少", "下降"}

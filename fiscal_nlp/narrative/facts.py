@@ -13,6 +13,7 @@ budget/executed/rate and 总分) and each project form's 总分.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
@@ -32,9 +33,9 @@ class Rule:
     const: Decimal | None = None  # value for a stated absence (the group then need not exist)
     scoped: bool = False
     bases: dict[str, str] = field(default_factory=dict)  # share group -> base key
-    # Speed hint, no meaning: a literal every match contains, and how far into a match it can
-    # start (see `AnchoredPattern`; by default read from the pattern).
-    anchor: str | None = None
+    # Speed hint, no meaning: a literal (or a regex) every match contains, and how far into a
+    # match it can start (see `AnchoredPattern`; by default read from the pattern).
+    anchor: str | re.Pattern | None = None
     before: int | None = None
 
     @cached_property
@@ -66,7 +67,7 @@ RULES: tuple[Rule, ...] = (
     Rule(rf"财政拨款支出{V}万元,占本年支出合计的{S}%", **_pair("gpb_expenditure", "expenditure_total")),
     Rule(rf"财政拨款支出{V}万元,主要用于以下方面", {"v": ("gpb_expenditure", "万元")}),
     Rule(rf"(?:[:;]|\d[.、])[^,;:。\n]{{2,20}}?(?:\(类\)|类)支出{V}万元,占{S}%", **_pair("gpb_class_expenditure", "gpb_expenditure"),
-         anchor="类", before=23),
+         anchor=re.compile(rf"类\)?支出{NUM}万元,占"), before=23),
     Rule(rf"人员经费{V}万元", {"v": ("personnel_expenditure", "万元")}),
     Rule(rf"公用经费{V}万元", {"v": ("public_expenditure", "万元")}),
     # “三公” 经费 and 机关运行经费

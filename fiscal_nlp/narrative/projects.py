@@ -30,10 +30,12 @@ _FUNDS_USED = ClausePattern(
 _SUB_ITEM = re.compile(
     rf"[一二三四五六七八九十]+是(?P<name>[^,。;:\n]{{2,30}}?)(?:。?该项目支出)?(?P<amount>{NUM})万元,?主要用于"
 )
+_PURPOSE = r"万元(?=,?(?:主要用于|主要成效)|:)"  # an amount's unit, followed by what the money is for
 _NARRATIVE = AnchoredPattern(
-    rf"(?:^|(?<=[。;:\n])|(?<=主要用于))(?P<name>[^,。;:\n]{{2,60}}?)(?P<amount>{NUM})万元"
-    r"(?=,?(?:主要用于|主要成效)|:)",
-    anchor="万元", lead="0123456789,.", before=60,  # the name: at most 60 characters before the amount
+    rf"(?:^|(?<=[。;:\n])|(?<=主要用于))(?P<name>[^,。;:\n]{{2,60}}?)(?P<amount>{NUM}){_PURPOSE}",
+    # tried only where an amount is followed by its purpose (most “万元” are not), the name at
+    # most 60 characters before the amount
+    anchor=re.compile(_PURPOSE), lead="0123456789,.", before=60,
 )
 # Narrative “amounts with a purpose” that are not projects: functional subjects (…支出), totals, 人员/公用经费.
 _NOT_A_PROJECT = re.compile(r"(?:支出|为|合计|总额|总计)$|^(?:人员经费|公用经费|基本支出|项目支出)$")

@@ -83,10 +83,13 @@ class AnchoredPattern:
     (`before=`; by default the pattern's widest match), or with the characters the match text
     before it is made of when that part is unbounded (`lead=`: “0123456789,.” for an amount
     opening the pattern; with `before=` too, the match may open up to that many characters
-    before the amount). Without an anchor the plain regex runs.
+    before the amount). A hint may also be a compiled regex that every match contains, when the
+    literal alone is common: `re.compile("万元(?=,?主要用于)")` is tried only where an amount is
+    followed by its purpose, not at every “万元”. Without an anchor the plain regex runs.
     """
 
-    def __init__(self, pattern: str, anchor: str | None = None, before: int | None = None, lead: str | None = None):
+    def __init__(self, pattern: str, anchor: str | re.Pattern | None = None, before: int | None = None,
+                 lead: str | None = None):
         self.regex = re.compile(pattern)
         self.anchor, self._before, self._lead = anchor, before, lead
         parsed = _sre_parser.parse(pattern)
@@ -96,16 +99,24 @@ class AnchoredPattern:
             self.anchor, self._before = _literal_anchor(parsed)
         elif before is None and lead is None:  # a declared anchor lies inside the match: bounded by its width
             widest = parsed.getwidth()[1]
-            self._before = widest - len(anchor) if widest < _sre_parser.MAXREPEAT else None
+            shortest = len(anchor) if isinstance(anchor, str) else _sre_parser.parse(anchor.pattern).getwidth()[0]
+            self._before = widest - shortest if widest < _sre_parser.MAXREPEAT else None
             if self._before is None:
                 raise ValueError(f"unbounded pattern needs `lead` with its anchor: {pattern[:40]!r}")
+
+    def _find(self, text: str, pos: int) -> int:
+        """Offset of the next anchor at or after `pos`, or -1."""
+        if isinstance(self.anchor, str):
+            return text.find(self.anchor, pos)
+        m = self.anchor.search(text, pos)
+        return -1 if m is None else m.start()
 
     def search(self, text: str, pos: int = 0) -> re.Match | None:
         """The leftmost match at or after `pos` (as `regex.search(text, pos)`)."""
         if self.anchor is None:
             return self.regex.search(text, pos)
-        match, anchor, tried = self.regex.match, self.anchor, pos  # offsets below `tried` are out
-        at = text.find(anchor, pos)
+        match, tried = self.regex.match, pos  # offsets below `tried` are out
+        at = self._find(text, pos)
         while at >= 0:
             if self._lead is None:
                 first = max(tried, at - self._before)
@@ -119,7 +130,7 @@ class AnchoredPattern:
                 if m is not None:
                     return m
             tried = at + 1
-            at = text.find(anchor, at + 1)
+            at = self._find(text, at + 1)
         return None
 
     def finditer(self, text: str):
@@ -183,13 +194,14 @@ class ClausePattern:
     offset can match: from there the subject would have to cross a stop character.
     """
 
-    def __init__(self, pattern: str, anchor: str | None = None, lead: str | None = None):
+    def __init__(self, pattern: str, anchor: str | re.Pattern | None = None, lead: str | None = None,
+                 before: int | None = None):
         subject = _CLAUSE_SUBJECT.match(pattern)
         if subject is None:
             raise ValueError(f"a clause pattern must open with (?P<name>[^…]*?): {pattern[:40]!r}")
         rest = pattern[subject.end():]
         self.regex = re.compile(f"{subject.group()}(?:{rest})")
-        self._rest = AnchoredPattern(rest, anchor, lead=lead)  # `anchor`, `lead`: hints for the statement
+        self._rest = AnchoredPattern(rest, anchor, before, lead)  # hints for the statement proper
         self._stops = subject["stops"].replace(r"\n", "\n")  # the characters the subject cannot contain
 
     def finditer(self, text: str):

@@ -22,7 +22,8 @@ from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, 
 _RATE = rf"(?:,?(?:完成|为|占)(?:年初)?预算(?:数)?的?(?P<rate>{NUM})%)?"
 _FULL = ClausePattern(
     rf"(?P<subject>[^。;\n]*?)。?(?:年初|全年)?预算(?:数)?为?(?P<budget>{NUM})万元,?"
-    rf"(?:支出)?决算(?:数)?为?(?P<actual>{NUM})万元" + _RATE
+    rf"(?:支出)?决算(?:数)?为?(?P<actual>{NUM})万元" + _RATE,
+    anchor=re.compile(r"预算数?为?\d"), before=3,  # “预算” with an amount (not every “预算”), after “。全年”
 )
 _ACTUAL_ONLY = ClausePattern(
     rf"(?P<subject>[^。;\n]*?)支出决算(?:数)?为?(?P<actual>{NUM})万元,完成年初预算(?:数)?的?(?P<rate>{NUM})%"
