@@ -28,6 +28,9 @@ from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
 from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow
 
 Tables = dict[str, pa.Table]  # one document's (or a batch's) contract tables, as Arrow
+# One document's contract tables as records, except those a later stage read as Arrow (line_items):
+# a worker converts a chunk's records once per table, not once per document and table.
+Records = dict[str, "list[dict] | pa.Table"]
 
 FACT_TABLES = ("line_items", "variances", "projects", "changes", "reform_events", "facts", "checks")
 _IGNORED = {"README.md", "catalog.csv", ".gitkeep"}
@@ -55,7 +58,12 @@ def error_row(source_file: str, kind: str, message: str) -> dict:
 
 
 def _errors(source_file: str, kind: str, message: str) -> Tables:
-    return {"errors": records_to_arrow("errors", [error_row(source_file, kind, message)])}
+    return to_tables({"errors": [error_row(source_file, kind, message)]})
+
+
+def to_tables(records: Records) -> Tables:
+    """Records -> Arrow tables with the contract schema."""
+    return {name: rows if isinstance(rows, pa.Table) else records_to_arrow(name, rows) for name, rows in records.items()}
 
 
 def as_frames(tables: Tables) -> dict[str, pd.DataFrame]:
@@ -67,15 +75,32 @@ def as_frames(tables: Tables) -> dict[str, pd.DataFrame]:
 
 def extract_tables(data: bytes, name: str, override: dict | None = None) -> Tables:
     """All contract tables for one document, as Arrow. Never raises for bad input: returns an `errors` row."""
+    return _checked_tables(extract_records(data, name, override), name)
+
+
+def extract_records(data: bytes, name: str, override: dict | None = None) -> Records:
+    """`extract_tables` before the conversion to Arrow (see `Records`)."""
     try:
         doc = read_bytes(data, name)
         identify(doc, {k: v for k, v in (override or {}).items() if k != "source_file"})
-        return document_tables(doc)
+        return document_records(doc)
     except IngestError as exc:
-        return _errors(name, exc.kind, exc.message)
+        return {"errors": [error_row(name, exc.kind, exc.message)]}
     except Exception as exc:  # a parser bug must not cost the rest of the batch
-        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        return _errors(name, "internal_error", f"{name}: extraction failed ({detail}); please report it")
+        return {"errors": [_internal_error(name, exc)]}
+
+
+def _internal_error(name: str, exc: BaseException, what: str = "extraction") -> dict:
+    detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return error_row(name, "internal_error", f"{name}: {what} failed ({detail}); please report it")
+
+
+def _checked_tables(records: Records, name: str) -> Tables:
+    """`to_tables`, or an `errors` row when a value does not fit the contract (a parser bug)."""
+    try:
+        return to_tables(records)
+    except Exception as exc:
+        return to_tables({"errors": [_internal_error(name, exc)]})
 
 
 def extract_bytes(data: bytes, name: str, override: dict | None = None) -> dict[str, pd.DataFrame]:
@@ -91,6 +116,11 @@ def extract_document(path: str | Path, override: dict | None = None) -> dict[str
 
 def document_tables(doc) -> Tables:
     """Tables, narrative and audit for an identified `Document`, conformed once per table."""
+    return to_tables(document_records(doc))
+
+
+def document_records(doc) -> Records:
+    """`document_tables` as records (`line_items` already Arrow: the narrative and the audit read it)."""
     from .narrative import narrative_records
     from .tables import line_item_records
     from .validate import audit_records
@@ -105,9 +135,7 @@ def document_tables(doc) -> Tables:
         "department": meta.department, "fiscal_year": meta.fiscal_year, "doc_kind": meta.doc_kind, "unit": meta.unit,
         "format": doc.format, "n_lines": len(doc.lines), "n_pages": doc.n_pages,
     }]
-    return {"documents": records_to_arrow("documents", documents), "line_items": line_items,
-            "checks": records_to_arrow("checks", checks),
-            **{name: records_to_arrow(name, rows) for name, rows in narrative.items()}}
+    return {"documents": documents, "line_items": line_items, "checks": checks, **narrative}
 
 
 def parse_document(doc) -> dict[str, pd.DataFrame]:
@@ -139,22 +167,28 @@ class Chunk:
 
     Each contract table travels once, its documents' rows one after another, instead of a
     small table per document and name: unpickling those cost the driver ~2 ms per document.
-    `rows` says how many rows each document has in each table, `nbytes` how much memory its
-    results take (what the driver's flush threshold counts).
+    Records are converted to Arrow here, once per table for the whole chunk. `rows` says how
+    many rows each document has in each table, `nbytes` about how much memory its results take
+    (its share of the rows: what the driver's flush threshold counts).
     """
     tables: dict[str, pa.Table]
     rows: list[dict[str, int]]
     nbytes: list[int]
 
     @classmethod
-    def pack(cls, results: list[Tables]) -> "Chunk":
-        rows = [{name: tbl.num_rows for name, tbl in r.items()} for r in results]
-        nbytes = [sum(tbl.get_total_buffer_size() for tbl in r.values()) for r in results]
+    def pack(cls, results: list[Records | Tables]) -> "Chunk":
+        rows = [{name: len(part) for name, part in r.items()} for r in results]
         tables = {}
         for name in TABLES:
-            parts = [r[name] for r in results if name in r and r[name].num_rows]
-            if parts:
-                tables[name] = pa.concat_tables(parts).combine_chunks()
+            parts = [r[name] for r in results if len(r.get(name, ()))]
+            if not parts:
+                continue
+            if all(isinstance(part, list) for part in parts):
+                tables[name] = records_to_arrow(name, [row for part in parts for row in part])
+            else:
+                tables[name] = pa.concat_tables([to_tables({name: part})[name] for part in parts]).combine_chunks()
+        size = {name: tbl.get_total_buffer_size() / tbl.num_rows for name, tbl in tables.items()}
+        nbytes = [int(sum(size[name] * n for name, n in counts.items() if n)) for counts in rows]
         return cls(tables, rows, nbytes)
 
     def unpack(self) -> list[Tables]:
@@ -175,9 +209,13 @@ class Chunk:
 
 def extract_chunk(sources: list[Source]) -> Chunk:
     """The unit of work the executors map: a few documents, read by the driver (no shared disk needed)."""
-    return Chunk.pack([_errors(name, "unreadable", f"{name}: cannot read the file ({data.strerror or data})")
-                       if isinstance(data, OSError) else extract_tables(data, name, override)
-                       for name, data, override in sources])
+    results = [{"errors": [error_row(name, "unreadable", f"{name}: cannot read the file ({data.strerror or data})")]}
+               if isinstance(data, OSError) else extract_records(data, name, override)
+               for name, data, override in sources]
+    try:
+        return Chunk.pack(results)
+    except Exception:  # a value the contract rejects: convert document by document, so only its own fails
+        return Chunk.pack([_checked_tables(r, name) for r, (name, _, _) in zip(results, sources)])
 
 
 def _first(tables: Tables, name: str) -> dict | None:
@@ -306,9 +344,7 @@ def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, sc
                                        executor=executor, jobs=jobs, scheduler=scheduler, ordered=True):
             names = [p.name for p in paths[chunks[i]:chunks[i] + chunk_size]]
             if isinstance(result, BaseException):  # the worker itself died: every file of the chunk is reported
-                detail = traceback.format_exception_only(type(result), result)[-1].strip()
-                result = Chunk.pack([_errors(n, "internal_error", f"{n}: worker failed ({detail}); please report it")
-                                     for n in names])
+                result = Chunk.pack([{"errors": [_internal_error(n, result, "worker")]} for n in names])
             yield from zip(result.unpack(), result.nbytes)
             if bar is not None:
                 bar.advance(task, len(names))
@@ -431,6 +467,6 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-__all__ = ["extract", "extract_to", "extract_bytes", "extract_tables", "extract_document", "extract_chunk", "Chunk",
-           "document_tables", "parse_document",
+__all__ = ["extract", "extract_to", "extract_bytes", "extract_tables", "extract_records", "extract_document",
+           "extract_chunk", "Chunk", "document_tables", "document_records", "parse_document",
            "merge", "list_documents", "Deduplicator", "RunSummary", "SUPPORTED_SUFFIXES"]

@@ -74,8 +74,8 @@ def test_rerun_extracts_only_what_changed(raw, tmp_path, monkeypatch):
     import fiscal_nlp.pipeline as pipeline
 
     seen = []
-    real = pipeline.extract_tables
-    monkeypatch.setattr(pipeline, "extract_tables", lambda data, name, override=None: seen.append(name) or real(data, name, override))
+    real = pipeline.extract_records
+    monkeypatch.setattr(pipeline, "extract_records", lambda data, name, override=None: seen.append(name) or real(data, name, override))
 
     # one document edited (a trailing line: its content hash changes, its tables do not)
     f002 = next(raw.glob("002_*.txt"))
@@ -186,3 +186,45 @@ def test_a_packed_chunk_unpacks_to_the_same_per_document_tables():
         assert set(unpacked) == set(original)
         for name, tbl in original.items():
             assert unpacked[name].equals(tbl), name
+
+
+def test_a_chunk_converts_its_records_once_with_the_same_result_as_per_document():
+    """`extract_chunk` builds each table once for all its documents (records -> Arrow): every
+    document's rows and types are those `extract_tables` gives it alone, errors included."""
+    from fiscal_nlp.pipeline import extract_chunk, extract_tables
+
+    sources = [(p.name, p.read_bytes(), None) for p in sorted(RAW.glob("*.txt"))]
+    sources.insert(2, ("empty.txt", b"", None))
+    sources.append(("gone.txt", FileNotFoundError(2, "No such file or directory"), None))
+    back = extract_chunk(sources).unpack()
+    assert [sorted(n for n, t in r.items() if t.num_rows) for r in back][2] == ["errors"]
+    assert back[-1]["errors"]["kind"].to_pylist() == ["unreadable"]
+    for (name, data, _), got in zip(sources[:-1], back):
+        alone = extract_tables(data, name)
+        assert {n for n, t in got.items() if t.num_rows} == {n for n, t in alone.items() if t.num_rows}
+        for table, tbl in alone.items():
+            assert got[table].equals(tbl), (name, table)
+
+
+def test_a_value_the_contract_rejects_costs_only_its_own_document(monkeypatch):
+    """If a chunk's batch conversion fails, the chunk is converted document by document: the
+    faulty document gets an `internal_error` row, the others their tables."""
+    from fiscal_nlp import pipeline
+
+    real = pipeline.document_records
+    paths = sorted(RAW.glob("*.txt"))[:3]
+
+    def faulty(doc):
+        records = real(doc)
+        if doc.source_file == paths[1].name:
+            records["facts"] = [{"doc_id": doc.meta.doc_id, "key": "x", "value": "not a number", "unit": "万元",
+                                 "text": "x", "source_line": 1}]
+        return records
+
+    monkeypatch.setattr(pipeline, "document_records", faulty)
+    back = pipeline.extract_chunk([(p.name, p.read_bytes(), None) for p in paths]).unpack()
+    assert back[1]["errors"]["kind"].to_pylist() == ["internal_error"]
+    assert paths[1].name in back[1]["errors"]["message"][0].as_py()
+    assert "not a number" in back[1]["errors"]["message"][0].as_py()
+    assert back[0]["documents"].num_rows == back[2]["documents"].num_rows == 1
+    assert back[0]["line_items"].num_rows > 0
