@@ -42,6 +42,7 @@ _PAGE_FOOTER = re.compile(r"^[-—–]\s*\d+\s*[-—–]$")
 _KEEP_SPACE_LEFT = frozenset(string.digits + string.ascii_letters + ".%")
 _KEEP_SPACE_RIGHT = frozenset(string.digits + string.ascii_letters)
 _WS_RUN = re.compile(r"\s+")
+_INNER_WS_RUN = re.compile(r"[^\S\n]+")  # a run inside one of several texts joined by line breaks
 # A sentence: some text and the “。” or line break that ends it (a bare “。” or blank line is none).
 _SENTENCE = re.compile(r"[^。\n]+[。\n]?")
 
@@ -49,6 +50,14 @@ _SENTENCE = re.compile(r"[^。\n]+[。\n]?")
 def squeeze(text: str) -> str:
     """Drop whitespace except one space between ASCII alphanumerics: “年初预算为 2,417.70 万元” -> “年初预算为2,417.70万元”."""
     return _WS_RUN.sub(_squeezed_run, text.strip())
+
+
+def _squeeze_all(texts: list[str]) -> list[str]:
+    """`squeeze` of each of `texts` (stripped already), in one regex pass over them all."""
+    joined = "\n".join(texts)
+    if joined.count("\n") != len(texts) - 1:  # a text holds a line break itself: one by one
+        return [squeeze(t) for t in texts]
+    return _INNER_WS_RUN.sub(_squeezed_run, joined).split("\n") if texts else []
 
 
 def _squeezed_run(run: re.Match) -> str:
@@ -279,26 +288,23 @@ def join_lines(doc: Document) -> JoinedText:
     joined = JoinedText("")
     length = 0
     prev_tabbed = prev_heading = prev_cut = False
-    for line in doc.lines:
-        raw = line.text.strip()
-        if not raw or _PAGE_FOOTER.match(raw):
-            continue
-        squeezed = squeeze(raw)
+    lines = [(line, raw) for line in doc.lines if (raw := line.text.strip()) and not _PAGE_FOOTER.match(raw)]
+    joined.lines = [line for line, _ in lines]
+    for (line, raw), squeezed in zip(lines, _squeeze_all([raw for _, raw in lines])):
         tabbed = "\t" in line.text
-        if chunks:
-            opens = tabbed or prev_tabbed or prev_heading or prev_cut or _LINE_OPENER.match(raw)
-            sep = "\n" if opens else ""  # a wrapped line may split a number: “23” + “30.28万元”
-            chunks.append(sep)
-            length += len(sep)
-        if _SECTION.match(raw):
+        # else glued with nothing: a wrapped line may split a number (“23” + “30.28万元”)
+        if chunks and (tabbed or prev_tabbed or prev_heading or prev_cut or _LINE_OPENER.match(raw)):
+            chunks.append("\n")
+            length += 1
+        heading = _HEADING.match(raw)
+        if heading and _SECTION.match(raw):  # (a section heading is a heading)
             joined._sections.append((length, squeezed))
         joined.starts.append(length)
-        joined.lines.append(line)
         chunks.append(squeezed)
         length += len(squeezed)
         prev_tabbed = tabbed
         prev_cut = squeezed.endswith(TRUNCATED)
-        prev_heading = bool(_HEADING.match(raw)) and len(squeezed) <= 40 and not _SENTENCE_MARK.search(squeezed)
+        prev_heading = heading is not None and len(squeezed) <= 40 and not _SENTENCE_MARK.search(squeezed)
     joined.text = "".join(chunks)
     return joined
 
