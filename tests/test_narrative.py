@@ -393,3 +393,14 @@ def test_regex_anchors_find_their_statements():
     rule = next(r for r in facts.RULES if "类" in str(r.anchor))
     assert [m["v"] for m in rule.regex.finditer(text)] == ["1,200.00", "800"]
     _assert_same_matches(text)
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_lines_squeezed_together_equal_lines_squeezed_one_by_one(doc):
+    """`join_lines` squeezes all lines in one pass: the same as `squeeze` on each line."""
+    from fiscal_nlp.narrative.text import _squeeze_all, squeeze
+
+    texts = [t for line in load(doc).lines if (t := line.text.strip())]
+    texts += ["1170.83 \t 1012.84", "5 G网络", "年初预算为 2,417.70 \x0c万元", "a\x0bb", "12.5% 增长", "x\ny"]
+    assert _squeeze_all(texts) == [squeeze(t) for t in texts]
+    assert _squeeze_all(texts[:-1]) == [squeeze(t) for t in texts[:-1]]  # the one-pass path, not the fallback
