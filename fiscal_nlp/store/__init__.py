@@ -172,24 +172,30 @@ class DatasetWriter:
             return
         files = sorted(spill.iterdir())
         schema = pq.read_schema(files[0])
-        written = self.staging / _SPILL / f"{name}.partitioned"
+        written = (self.staging / _SPILL / f"{name}.partitioned").absolute()
+        folders: set[str] = set()  # where pyarrow wrote (listing the tree afterwards cost seconds at 10k documents)
         with _duckdb(self.staging) as con:
             order = "" if name in UNPARTITIONED else "fiscal_year, district, "
             rows = con.sql(f"SELECT * EXCLUDE (filename, file_row_number) FROM read_parquet({_sql_list(files)}, "
                            f"filename=true, file_row_number=true) ORDER BY {order}filename, file_row_number")
             ds.write_dataset(_batches(rows).cast(schema), written, format="parquet",
                              partitioning=partitioning(name), preserve_order=True, max_partitions=1 << 20,
-                             basename_template=f"part-{self.run_id}-{{i}}.parquet")
-        # pyarrow URI-escapes every non-ASCII byte of a partition value (district=%E6%B1%89…); Spark
-        # and Trino would not decode that back to 汉阳区, so the folders get the readable spelling.
+                             basename_template=f"part-{self.run_id}-{{i}}.parquet",
+                             file_visitor=lambda file: folders.add(os.path.dirname(file.path)))
+        # pyarrow URI-escapes every non-ASCII byte of a partition value (district=%E6%B1%89…) and cannot
+        # be told not to (apache/arrow#41618); Spark and Trino would not decode that back to 汉阳区, so
+        # the folders get the readable spelling.
         table = table_path(self.staging, name)
         table.mkdir(exist_ok=True)
-        for folder in sorted({frag.parent for frag in written.rglob("*.parquet")}):
-            target = table.joinpath(*(_readable(segment) for segment in folder.relative_to(written).parts))
-            if not target.exists():  # a new partition: one rename
+        parents = {table}
+        for folder in map(Path, sorted(folders)):
+            target = table.joinpath(*map(_readable, folder.relative_to(written).parts))
+            if target.parent not in parents:  # a year's folder, made once
                 target.parent.mkdir(parents=True, exist_ok=True)
+                parents.add(target.parent)
+            try:  # a new partition: one rename
                 os.replace(folder, target)
-            else:  # beside fragments carried over from the last run
+            except OSError:  # beside fragments carried over from the last run
                 for frag in folder.iterdir():
                     os.replace(frag, target / frag.name)
 
