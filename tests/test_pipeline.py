@@ -101,6 +101,20 @@ def test_rerun_extracts_only_what_changed(raw, tmp_path, monkeypatch):
     assert extract_to(raw, out, jobs=1, progress=False).up_to_date and not seen
 
 
+def test_a_new_document_joins_a_partition_beside_its_carried_over_fragment(raw, tmp_path):
+    """A second 汉阳区 2021 document on a re-run: its fragment lands beside the one carried over."""
+    out = tmp_path / "out"
+    extract_to(raw, out, jobs=1, progress=False)
+    hy21 = out / "line_items.parquet" / "fiscal_year=2021" / "district=汉阳区"
+    before = {p.name for p in hy21.iterdir()}
+    (raw / "zz_revised_000.txt").write_bytes(seed_path("000").read_bytes() + "\n附：修订稿。\n".encode())
+    assert extract_to(raw, out, jobs=1, progress=False).extracted == 1
+    after = {p.name for p in hy21.iterdir()}
+    assert before < after and len(after) == 2
+    counts = read_tables(out)["line_items"]["doc_id"].value_counts()
+    assert counts["hanyang-dsjzx-2021-final"] == 165 and counts.filter(like="hanyang-dsjzx-2021-final-").tolist() == [165]
+
+
 def test_deleting_the_original_of_a_duplicate_promotes_the_copy(raw, tmp_path):
     out = tmp_path / "out"
     shutil.copy(seed_path("000"), raw / "zz_copy.txt")
