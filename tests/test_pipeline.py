@@ -242,3 +242,21 @@ def test_a_value_the_contract_rejects_costs_only_its_own_document(monkeypatch):
     assert "not a number" in back[1]["errors"]["message"][0].as_py()
     assert back[0]["documents"].num_rows == back[2]["documents"].num_rows == 1
     assert back[0]["line_items"].num_rows > 0
+
+
+def test_a_worker_freezes_its_long_lived_heap_after_its_first_chunk():
+    """Worker processes `gc.freeze` what their first chunk leaves alive (modules, the jieba
+    dictionary), so the collector stops rescanning it; the caller's own process is left alone."""
+    import gc
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from fiscal_nlp.pipeline import extract_chunk
+
+    source = [(seed_path("000").name, seed_path("000").read_bytes(), None)]
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        assert pool.submit(gc.get_freeze_count).result() == 0
+        pool.submit(extract_chunk, source).result()
+        assert pool.submit(gc.get_freeze_count).result() > 10_000
+    extract_chunk(source)
+    assert gc.get_freeze_count() == 0
