@@ -11,6 +11,7 @@ colliding doc_ids apart as results come back (in file order), and streams them t
 """
 from __future__ import annotations
 
+import atexit
 import csv
 import gc
 import hashlib
@@ -228,6 +229,7 @@ def _freeze_worker_heap() -> None:
     it out of the collector's full scans. Never in the caller's own process (jobs=1, notebooks)."""
     if multiprocessing.parent_process() is not None and not gc.get_freeze_count():
         gc.freeze()
+        atexit.register(gc.unfreeze)  # a clean exit collects as usual (extension modules check for leaks)
 
 
 def _first(tables: Tables, name: str) -> dict | None:

@@ -260,3 +260,21 @@ def test_a_worker_freezes_its_long_lived_heap_after_its_first_chunk():
         assert pool.submit(gc.get_freeze_count).result() > 10_000
     extract_chunk(source)
     assert gc.get_freeze_count() == 0
+
+
+def test_workers_exit_cleanly_after_freezing(tmp_path):
+    """A script that imports duckdb (so its workers do too) and extracts with two workers: the
+    frozen heap is released at exit, so nanobind reports no leaked DuckDB objects on stderr."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    script.write_text("import duckdb\nimport sys\n"
+                      "if __name__ == '__main__':\n"
+                      "    from fiscal_nlp.pipeline import extract_to\n"
+                      "    print(extract_to(sys.argv[1], sys.argv[2], jobs=2, progress=False).extracted)\n")
+    run = subprocess.run([sys.executable, str(script), str(RAW), str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "5"
+    assert "leaked" not in run.stderr
