@@ -188,8 +188,9 @@ class Chunk:
                 continue
             if all(isinstance(part, list) for part in parts):
                 tables[name] = records_to_arrow(name, [row for part in parts for row in part])
-            else:
-                tables[name] = pa.concat_tables([to_tables({name: part})[name] for part in parts]).combine_chunks()
+            else:  # Arrow already (line_items, or results converted one by one)
+                tables[name] = pa.concat_tables([part if isinstance(part, pa.Table) else records_to_arrow(name, part)
+                                                 for part in parts]).combine_chunks()
         size = {name: tbl.get_total_buffer_size() / tbl.num_rows for name, tbl in tables.items()}
         nbytes = [int(sum(size[name] * n for name, n in counts.items() if n)) for counts in rows]
         return cls(tables, rows, nbytes)
