@@ -179,3 +179,20 @@ def test_project_mix_on_seed_extraction(tables):
     ch = A.project_changes(tables, QS21, QS24)
     assert (ch["status"] == "continued").sum() >= 1  # 政务网平台运行费 (2021) = 政务网平台运行 (2024)
     assert not A.function_transfers(tables, "青山区").empty
+
+
+def test_each_project_counts_once_however_often_and_however_spelled_it_is_described(tables):
+    """002 has one project (line 1201: “及项目 1 个，为“智慧武昌”建设专项经费，资金 2190万”), described by
+    two self-evaluation statements under two spellings, a form and three sub-items that add up to it;
+    004 (a budget) declares 14 projects (申报表, lines 606-3270) and narrates 6 of them."""
+    from fiscal_nlp.analysis.project_mix import one_source_per_document
+
+    wc = one_source_per_document(tables["projects"][tables["projects"]["doc_id"] == WC19])
+    assert len(wc) == 1 and wc["budget"].astype(float).tolist() == [2190.0]
+    hy = A.project_portfolio(tables, [HY24])
+    assert len(hy) == 14 and hy["name"].map(lambda n: n.replace(" ", "")).is_unique
+    assert hy["source_kind"].value_counts().to_dict() == {"declaration": 8, "budget_narrative": 6}
+    by_name = hy.set_index("name")
+    assert by_name.loc["往来经费", "amount"] == pytest.approx(5)              # line 3288: 项目当年预算 5
+    assert by_name.loc["通信链路租赁费", "amount"] == pytest.approx(397.37)   # line 630: 项目当年预算 397.37
+    assert A.project_portfolio(tables, [QS24])["source_kind"].tolist() == ["self_evaluation"] * 3

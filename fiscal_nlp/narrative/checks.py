@@ -321,6 +321,21 @@ def _group_of(groups: list[list[dict]], name: str) -> list[dict] | None:
     return None
 
 
+def project_groups(names: list[str]) -> list[int]:
+    """Which project each name refers to, as the group index of its first mention: names are one
+    project when they normalise alike or are ≥ `_NAME_SIMILARITY` alike (“网上群众工作年度经费” and
+    “网上群众工作部年度费用”), as `check_projects` compares the mentions of a document."""
+    groups: list[list[dict]] = []
+    out = []
+    for name in names:
+        group = _group_of(groups, name)
+        if group is None:
+            group = [{"name": name, "group": len(groups)}]
+            groups.append(group)
+        out.append(group[0]["group"])
+    return out
+
+
 def check_projects(projects: list[dict]) -> list[dict]:
     out = []
     groups: list[list[dict]] = []
