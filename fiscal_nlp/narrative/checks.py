@@ -338,7 +338,6 @@ def project_groups(names: list[str]) -> list[int]:
 
 def check_projects(projects: list[dict]) -> list[dict]:
     out = []
-    groups: list[list[dict]] = []
     for p in projects:
         if p["stated_rate"] is not None and p["budget"] and p["executed"] is not None:
             passed, severity, computed = judge_rate(p["stated_rate"], p["executed"], p["budget"])
@@ -352,14 +351,12 @@ def check_projects(projects: list[dict]) -> list[dict]:
         if p["total_budget"] is not None and p["budget"] is not None and p["total_budget"] < p["budget"]:
             out.append(_row("project_consistency", False, "error", p["total_budget"], p["budget"],
                             f"{p['name']}: 当年预算 {p['budget']} exceeds 项目总预算 {p['total_budget']}", p["source_line"]))
-        if p["source_kind"] == "sub_item":
-            continue
-        group = _group_of(groups, p["name"])
-        if group is None:
-            groups.append([p])
-        else:
-            group.append(p)
-    for group in groups:
+    # the mentions of each project (sub-items are parts of one: `_check_sub_items` compares those)
+    mentions = [p for p in projects if p["name"] is not None and p["source_kind"] != "sub_item"]
+    groups: dict[int, list[dict]] = {}
+    for p, group in zip(mentions, project_groups([p["name"] for p in mentions])):
+        groups.setdefault(group, []).append(p)
+    for group in groups.values():
         for field_name in ("budget", "executed"):
             rows = [p for p in group if p[field_name] is not None]
             for other in rows[1:]:
