@@ -75,7 +75,8 @@ def test_title_matching_prefers_the_longest_title():
 def test_titles_and_columns_come_from_the_data_file():
     specs, _ = load_specs()
     assert set(specs) == {"summary", "income", "expenditure", "fiscal_summary", "gpb_expenditure",
-                          "gpb_basic", "three_public", "gov_fund", "soe_capital"}
+                          "gpb_basic", "three_public", "gov_fund", "soe_capital",
+                          "fiscal_expenditure", "fiscal_basic", "operating_costs", "procurement", "project_expenditure"}
     assert specs["expenditure"].canonical("本年支出合计") == "本年支出合计"
     assert specs["gov_fund"].identities[0].text.startswith("年末结转和结余")
 

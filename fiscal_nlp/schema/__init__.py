@@ -64,6 +64,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("amount", "float", False, unit="万元"),
         _c("source_line", "int", False),
         _c("page", "int", doc="extension: PDF page (1-based), null for text"),
+        _c("unit_printed", "str", doc="extension: the unit the table prints (万元, 元 …); `amount` is converted to 万元 exactly"),
     ),
     "variances": (
         _c("doc_id", "str", False),

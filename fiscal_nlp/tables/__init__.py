@@ -18,7 +18,11 @@ __all__ = ["extract_line_items", "line_item_records", "parse_tables", "code_leve
 
 def parse_tables(doc: Document) -> tuple[list[ParsedTable], dict]:
     regions, listed = find_regions(doc)
-    return [parse_region(r) for r in regions], listed
+    tables, unit = [], None
+    for r in regions:
+        tables.append(parse_region(r, default_unit=unit))
+        unit = tables[-1].unit or unit
+    return tables, listed
 
 
 def extract_line_items(doc: Document) -> tuple[pd.DataFrame, list[dict]]:
@@ -39,7 +43,7 @@ def line_item_records(doc: Document) -> tuple[list[dict], list[dict]]:
         for c in t.cells:
             rows.append({
                 "doc_id": doc.doc_id, "table_key": t.key, "side": c.side, "code": c.code, "item": c.item,
-                "level": c.level, "column": c.column, "amount": float(c.amount),
+                "level": c.level, "column": c.column, "amount": float(c.amount), "unit_printed": t.unit or "万元",
                 "source_line": c.line.number, "page": c.line.page,
             })
         if t.status != "data":

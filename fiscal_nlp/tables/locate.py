@@ -6,7 +6,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 
 from ..ingest.document import Document, Line, compact
-from .spec import load_specs, match_title
+from .spec import format_vocabulary, load_specs, match_title
 
 _SECTION = re.compile(r"^第[一二三四五六七八九十\d]+部分")
 _TOC_ITEM = re.compile(r"^(?:-|表\s*\d+|[一二三四五六七八九十]+、)")
@@ -54,8 +54,11 @@ def find_regions(doc: Document) -> tuple[list[Region], dict[str, Line]]:
 
 
 def _ends_region(text: str) -> bool:
-    """Whether a (compacted) line ends the region above it: a new part, or an entry of a list of tables."""
-    return bool(_SECTION.match(text) or _TABLE_ENTRY.match(text))
+    """Whether a (compacted) line ends the region above it: a new part, an entry of a list of tables,
+    or the title of a table that is not read (项目支出绩效目标表 …)."""
+    if _SECTION.match(text) or _TABLE_ENTRY.match(text):
+        return True
+    return len(text) <= 40 and "说明" not in text and any(t in text for t in format_vocabulary()[0])
 
 
 class _TitleScan:

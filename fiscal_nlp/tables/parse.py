@@ -14,7 +14,7 @@ from itertools import combinations
 
 from ..ingest.document import Line, compact
 from .locate import Region
-from .spec import Identity, TableSpec, load_specs
+from .spec import Identity, TableSpec, format_vocabulary, load_specs
 from .tokens import Token, tokenize_line
 
 _FUNC_CODE = re.compile(r"^(\d{3}|\d{5}|\d{7})$")
@@ -26,6 +26,15 @@ _META = re.compile(r"^(部门|单位|金额单位|编制单位)[:：]|^公开\d+
 _TOTAL_ROW = re.compile(r"^(合计|总计)$")
 _ECON_CODE = re.compile(r"^\d{3}$|^\d{5}$")
 _CLASS_CODE = re.compile(r"\d{3}")
+_DATA_ROW = re.compile(r"\d[\d,]*\.\d\d|\d{1,3}(?:,\d{3})+")
+# Split classification cells: a 类 (functional 2xx, economic 3xx/5xx) and its 款/项 parts.
+_CLASS_CELL = re.compile(r"[2-5]\d{2}")
+_SUB_CELL = re.compile(r"\d{1,2}")
+_LEVEL_WORDS = {"类", "款", "项", "类款项"}
+_AMOUNT_HEADERS = ("金额", "预算数", "决算数")
+# A label with its amount glued on by a PDF grid ("二、项目支出13,025.38"): only amounts with a
+# thousands separator or decimals, so a label ending in a number ("2号楼") is left alone.
+_GLUED_AMOUNT = re.compile(r"^(\D.*?[^\d,.\-])((?:\d{1,3}(?:,\d{3})+|\d+)\.\d{1,2}|\d{1,3}(?:,\d{3})+)$")
 
 
 @dataclass
@@ -38,6 +47,9 @@ class Cell:
     amount: Decimal
     line: Line
 
+    def _replace_amount(self, amount: Decimal) -> "Cell":
+        return Cell(self.side, self.code, self.item, self.level, self.column, amount, self.line)
+
 
 @dataclass
 class ParsedTable:
@@ -45,6 +57,7 @@ class ParsedTable:
     title_line: Line
     cells: list[Cell] = field(default_factory=list)
     status: str = "data"  # data | empty | no_rows
+    unit: str | None = None  # as printed: 万元 | 元 | …; amounts in `cells` are in 万元
     notes: list[tuple[str, Line, str]] = field(default_factory=list)  # (severity, line, message)
 
 
@@ -56,19 +69,53 @@ def code_level(code: str | None) -> int | None:
 # ---------------------------------------------------------------- tokens and header
 
 def _split_code_label(tokens: list[Token]) -> list[Token]:
-    """A cell holding "2010350 事业运行" (merged by a PDF grid) becomes a code and a label."""
+    """Cells a PDF grid merged: "2010350 事业运行" becomes a code and a label, and "二、项目支出13,025.38"
+    (a label with its amount glued on) a label and an amount."""
     out = []
     for t in tokens:
         m = _CODE_LABEL.match(t.text) if t.kind == "text" else None
+        g = _GLUED_AMOUNT.match(t.text) if t.kind == "text" and m is None and t.line is not None and "\t" in t.line.text else None
         if m:
             out += [Token("num", m.group(1), t.line, t.gap), Token("text", m.group(2), t.line, 1)]
+        elif g:
+            out += [Token("text", g.group(1), t.line, t.gap), Token("num", g.group(2), t.line, 1)]
         else:
             out.append(t)
     return out
 
 
+def _join_split_codes(tokens: list[Token]) -> list[Token]:
+    """Codes printed as sub-columns 类 | 款 | 项 ("201 | 06 | 01 | 行政运行", "301 | 2 | 津贴补贴") -> one
+    code ("2010601", "30102"). A 类 cell followed by one or two 1-2 digit cells and then a label is a
+    split code; blank 款/项 cells (a 类 or 款 row) are dropped. Leading header words 类/款/项 on a
+    row (the 合计 row printed on the header's last line) are dropped too."""
+    i = 0
+    while i < len(tokens) and (tokens[i].kind == "blank" or tokens[i].text in _LEVEL_WORDS):
+        i += 1
+    words = {t.text for t in tokens[:i]}
+    if ({"类", "款"} <= words or "类款项" in words) and any(t.kind != "blank" for t in tokens[i:]):
+        tokens = tokens[i:]
+    out: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        t = tokens[i]
+        if t.kind == "num" and _CLASS_CELL.fullmatch(t.text):
+            j, parts = i + 1, [t.text]
+            while j < len(tokens) and len(parts) < 3 and (tokens[j].kind == "blank" or (tokens[j].kind == "num" and _SUB_CELL.fullmatch(tokens[j].text))):
+                if tokens[j].kind == "num":
+                    parts.append(tokens[j].text.zfill(2))
+                j += 1
+            if j < len(tokens) and tokens[j].kind == "text" and (len(parts) > 1 or j > i + 1):
+                out.append(Token("num", "".join(parts), t.line, t.gap))
+                i = j
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
 def _tokens(line: Line) -> list[Token]:
-    return _split_code_label(tokenize_line(line))
+    return _join_split_codes(_split_code_label(tokenize_line(line)))
 
 
 def _is_colnum_line(tokens: list[Token]) -> bool:
@@ -204,7 +251,8 @@ def _header_and_body(region: Region) -> tuple[str, list[tuple[Line, list[Token]]
     if header_end is None:
         for i, (ln, toks) in enumerate(rows):
             first = next((t for t in toks if t.kind != "blank"), None)
-            if first and (_FUNC_CODE.match(first.text) or _TOTAL_ROW.match(first.text) or first.text.startswith("一、")):
+            values_only = sum(t.kind == "num" for t in toks) >= 2 and all(t.kind != "text" for t in toks)
+            if first and (_FUNC_CODE.match(first.text) or _is_total_row(toks) or first.text.startswith("一、") or values_only):
                 header_end = i
                 break
         else:
@@ -213,23 +261,49 @@ def _header_and_body(region: Region) -> tuple[str, list[tuple[Line, list[Token]]
     return header, rows[header_end:], ncols
 
 
+def _is_total_row(toks: list[Token]) -> bool:
+    """A 合计/总计 row; a line that also names other columns and holds no number is the header."""
+    first = next((t for t in toks if t.kind != "blank"), None)
+    if first is None or first.kind != "text" or not _TOTAL_ROW.match(first.text):
+        return False
+    return any(t.kind == "num" for t in toks) or sum(t.kind == "text" for t in toks) == 1
+
+
+def _is_page_number(rows, i: int) -> bool:
+    """A lone small integer that closes its page (the next row is on another page): a page number."""
+    ln, toks = rows[i]
+    cells = [t for t in toks if t.kind != "blank"]
+    if len(cells) != 1 or not cells[0].is_int or len(cells[0].text) > 3 or ln.page is None:
+        return False
+    return i + 1 == len(rows) or rows[i + 1][0].page != ln.page
+
+
 def _body_rows(rows):
-    """Body rows up to the first note line (注：… / 说明：… / "1 栏各行＝…")."""
+    """Body rows up to the first note line (注：… / 说明：… / "1 栏各行＝…"), without page furniture."""
     out = []
-    for ln, toks in rows:
+    for i, (ln, toks) in enumerate(rows):
         text = compact(ln.text)
         if _NOTE.match(text):
             break
-        if not _PAGE_FOOTER.match(text):
+        if not _PAGE_FOOTER.match(text) and not _is_page_number(rows, i):
             out.append((ln, toks))
     return out
 
 
-def parse_coded(region: Region, spec: TableSpec, table: ParsedTable) -> None:
-    """收入/支出/一般公共预算/政府性基金/国有资本 tables: rows keyed by functional code or 合计."""
+def parse_coded(region: Region, spec: TableSpec, table: ParsedTable, entries=None, identities=None) -> None:
+    """收入/支出/一般公共预算/政府性基金/国有资本 tables: rows keyed by functional code or 合计.
+
+    A table with no coded row but one row of numbers under its header (a one-row 支出预算总表)
+    reads that row as its 合计; one whose rows are labels with amounts (a 收入预算总表 listing
+    sources of funds) is read as `labelled`.
+    """
+    entries = entries or spec.columns
+    identities = spec.identities if identities is None else identities
     header, rows, ncols = _header_and_body(region)
-    columns = pick_columns(header, spec.columns, spec.groups)
+    columns = pick_columns(header, entries, spec.groups)
     if not columns:
+        if _labelled_rows(region, spec, table):
+            return
         table.notes.append(("warning", region.title_line, f"{spec.key}: no known column header found; table skipped"))
         return
     if ncols and ncols != len(columns):
@@ -257,10 +331,58 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable) -> None:
                 values.clear()  # blanks before the label are layout, not cells
             else:
                 values.append(t)
+    if not records:
+        body = [(ln, toks) for ln, toks in _body_rows(rows) if any(t.kind == "num" for t in toks)]
+        if len(body) == 1 and all(t.kind != "text" for t in body[0][1]):
+            records.append((None, [], list(body[0][1])))  # one row of numbers: the table's 合计
+        elif _labelled_rows(region, spec, table):
+            return
     for code, label, values in records:
         item = "".join(t.text for t in label) or ("合计" if code is None else "")
-        placement = place_values(values, [spec.canonical(c) for c in columns], spec.identities)
+        placement = place_values(values, [spec.canonical(c) for c in columns], identities)
         _emit(table, None, code, item, columns, placement, region)
+
+
+def _labelled_rows(region: Region, spec: TableSpec, table: ParsedTable) -> bool:
+    """Rows keyed by their labels, each with one amount in the table's amount column.
+
+    政府采购 and 项目支出 tables, and sources-of-funds listings (收入预算总表: 一般公共预算资金 | 小计 |
+    27,664.22). A label cell that is blank repeats the label above it (merged cells), so a row's
+    item is its path ("一般公共预算资金/小计"). Only rows with exactly one number are read; others
+    are flagged, not guessed.
+    """
+    rows = [(ln, _tokens(ln)) for ln in region.lines]
+    header = []
+    start = None
+    for i, (ln, toks) in enumerate(rows[:12]):
+        if any(t.kind == "num" for t in toks):
+            start = i
+            break
+        header.append(compact(ln.text))
+    if start is None:
+        return False
+    printed = "".join(header)
+    column = next((a for a in (*spec.columns[0], *_AMOUNT_HEADERS) if a in printed), spec.columns[0][0])
+    path: list[str] = []
+    found = False
+    for ln, toks in _body_rows(rows[start:]):
+        cells = [t for t in toks]
+        while cells and cells[-1].kind == "blank":
+            cells.pop()
+        labels = [(i, t.text) for i, t in enumerate(cells) if t.kind == "text"]
+        numbers = [t for t in cells if t.kind == "num"]
+        if not labels:
+            continue
+        depth = labels[0][0] if "\t" in ln.text else 0
+        path = path[:depth] + [text for _, text in labels]
+        if len(numbers) > 1:
+            table.notes.append(("warning", ln, f"{spec.key}: row {'/'.join(path)}: {len(numbers)} numbers in a one-amount table; not read"))
+            continue
+        if numbers:
+            item = "/".join(p for p in path if p)
+            table.cells.append(Cell(None, None, item, None, column, numbers[0].value, numbers[0].line))
+            found = True
+    return found
 
 
 def _emit(table: ParsedTable, side, code, item, columns, placement: Placement, region: Region) -> None:
@@ -378,8 +500,101 @@ def _header_and_body_blocks(region: Region):
     return "".join(compact(l.text) for l, _ in rows), [], None
 
 
+def header_paths(header_rows: list[list[Token]]) -> dict[int, list[str]]:
+    """Column position -> the header cells above it, top to bottom, in a grid whose merged cells
+    print their text in their first column.
+
+    A cell spans to the next cell of its row, but never past the span of the cell above it
+    ("2024年“三公”经费预算数" over 合计 … 运行费 ends where "2024年机关运行经费预算数" begins).
+    """
+    width = max((len(r) for r in header_rows), default=0)
+    spans: list[list[tuple[int, int, str]]] = []  # per row: (start, end, text)
+    for r, toks in enumerate(header_rows):
+        starts = [(i, t.text) for i, t in enumerate(toks) if t.kind != "blank"]
+        row = []
+        for n, (i, text) in enumerate(starts):
+            end = starts[n + 1][0] - 1 if n + 1 < len(starts) else width - 1
+            for above in reversed(spans):
+                parent = next(((a, b) for a, b, _ in above if a <= i <= b), None)
+                if parent:
+                    end = min(end, parent[1])
+                    break
+            row.append((i, end, text))
+        spans.append(row)
+    return {j: [text for row in spans for a, b, text in row if a <= j <= b] for j in range(width)}
+
+
+def _three_public_column(spec: TableSpec, path: list[str], default_group: str, pooled: bool) -> str | None:
+    """National column ("预算数/公务接待费") of a 三公 header path; None when the path names none.
+
+    小计 under “三公”经费 is the 三公 total (合计); under 公务用车购置及运行费 the vehicle subtotal.
+    A 合计 beside “三公”经费 in a table that adds 会议费/培训费 (`pooled`) is their sum: 总计.
+    """
+    group = next((g for g in spec.column_groups for p in path if p.endswith(g)), default_group)
+    names = [p.replace("其中:", "") for p in path if p not in spec.column_groups]
+    for depth in range(len(names) - 1, -1, -1):
+        name = spec.column_aliases.get(names[depth], names[depth])
+        parent = names[depth - 1] if depth else ""
+        if name == "小计":
+            leaf = "合计" if "三公" in parent else "小计"
+        elif name == "合计":
+            leaf = "总计" if pooled and "三公" not in parent else "合计"
+        elif name.startswith("公务用车购置及运行"):
+            leaf = "小计"
+        elif any(name in alts for alts in spec.columns):
+            leaf = next(alts[0] for alts in spec.columns if name in alts)
+        elif extra := next((e for e in spec.extra_columns if e in name), None):
+            leaf = extra
+        elif "三公" in name and depth == len(names) - 1:
+            leaf = "合计"
+        else:
+            continue
+        return f"{group}/{leaf}"
+    return None
+
+
+def _parse_three_public_grid(region: Region, spec: TableSpec, table: ParsedTable) -> bool:
+    """A tab-grid 三公 table: each number placed by the header cells above its column."""
+    rows = [(ln, _tokens(ln)) for ln in region.lines]
+    data, last_column = None, 0
+    for i, (ln, toks) in enumerate(rows):
+        nums = [t for t in toks if t.kind == "num"]
+        if not nums or any(t.kind == "text" for t in toks):
+            continue
+        if _is_colnum_line(toks) or (last_column and all(t.is_int for t in nums) and int(nums[0].text) == last_column + 1):
+            last_column = int(nums[-1].text) if all(t.is_int for t in nums) else 0  # 栏次, or its wrapped end
+            continue
+        data = i
+        break
+    if data is None or "\t" not in rows[data][0].text:
+        return False
+    header_rows = [toks for ln, toks in rows[:data] if "\t" in ln.text and not _META.match(compact(ln.text))
+                   and not _is_colnum_line(toks) and not _UNIT.search(compact(ln.text))]
+    paths = header_paths(header_rows)
+    title = compact(region.title_line.text)
+    default_group = "预算数" if "预算" in title else "决算数"
+    pooled = any(e in "".join(compact(ln.text) for ln, _ in rows[:data]) for e in spec.extra_columns[1:])
+    columns = {j: _three_public_column(spec, p, default_group, pooled) for j, p in paths.items()}
+    if len({c for c in columns.values() if c}) < 2:
+        return False
+    ln, toks = rows[data]
+    for j, t in enumerate(toks):
+        if t.kind != "num":
+            continue
+        if not columns.get(j):
+            table.notes.append(("warning", ln, f"{spec.key}: number {t.text} under no known column header; not read"))
+            continue
+        table.cells.append(Cell(None, None, "合计", None, columns[j], t.value, ln))
+    return True
+
+
 def parse_values_only(region: Region, spec: TableSpec, table: ParsedTable) -> None:
-    """“三公”经费表: one row of up to 12 numbers (预算数 1-6, 决算数 7-12) under a fixed header."""
+    """“三公”经费表: one row of up to 12 numbers (预算数 1-6, 决算数 7-12) under a fixed header.
+
+    A tab grid is read by its header; text layouts by the national order and the identities.
+    """
+    if _parse_three_public_grid(region, spec, table):
+        return
     header, rows, ncols = _header_and_body(region)
     groups = [g for g in spec.column_groups if g in header] or list(spec.column_groups)
     k = ncols if ncols in (6, 12) else 6 * len(groups)
@@ -399,19 +614,47 @@ def parse_values_only(region: Region, spec: TableSpec, table: ParsedTable) -> No
     _emit(table, None, None, "合计", columns, placement, region)
 
 
+def parse_labelled(region: Region, spec: TableSpec, table: ParsedTable) -> None:
+    """政府采购 / 项目支出 tables: rows keyed by their labels (see `_labelled_rows`)."""
+    _labelled_rows(region, spec, table)
+
+
 LAYOUTS = {
     "coded": parse_coded,
+    "labelled": parse_labelled,
     "two_sided": parse_two_sided,
     "economic_blocks": parse_economic_blocks,
     "values_only": parse_values_only,
 }
 
 
-def parse_region(region: Region) -> ParsedTable:
+_UNIT = re.compile(r"单位[:：]?(万元|亿元|千元|元)(?![/每])")
+
+
+def table_unit(region: Region, default: str | None = None) -> str | None:
+    """The unit a table states (单位：元 / 金额单位：万元) on its title line or the lines above its data."""
+    for ln in [region.title_line, *region.lines[:8]]:
+        m = _UNIT.search(compact(ln.text))
+        if m:
+            return m.group(1)
+        if _DATA_ROW.search(ln.text):
+            break
+    return default
+
+
+def parse_region(region: Region, default_unit: str | None = None) -> ParsedTable:
+    """Cells of one table, amounts in 万元: a table printed in 元 is converted exactly (Decimal).
+
+    `default_unit`: the unit of the document's previous table, for a table that states none.
+    """
     specs, empty_markers = load_specs()
     spec = specs[region.key]
     table = ParsedTable(region.key, region.title_line)
+    table.unit = table_unit(region, default_unit)
     LAYOUTS[spec.layout](region, spec, table)
+    factor = format_vocabulary()[1].get(table.unit or "万元", Decimal(1))
+    if factor != 1:
+        table.cells = [c._replace_amount(c.amount * factor) for c in table.cells]
     if not table.cells:
         body = "".join(compact(ln.text) for ln in region.lines)
         table.status = "empty" if any(p.search(body) for p in empty_markers) else "no_rows"

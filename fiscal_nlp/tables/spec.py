@@ -50,6 +50,9 @@ class TableSpec:
     column_groups: tuple[str, ...] = ()
     column_aliases: dict = field(default_factory=dict)
     personnel_codes: tuple[str, ...] = ()
+    extra_columns: tuple[str, ...] = ()
+    coded_columns: tuple[tuple[str, ...], ...] = ()
+    coded_identities: tuple[Identity, ...] = ()
 
     def canonical(self, printed: str, side: str | None = None) -> str:
         """National name (first spelling) of a printed column header; unknown headers map to themselves."""
@@ -95,9 +98,20 @@ def load_specs() -> tuple[dict[str, TableSpec], tuple[re.Pattern, ...]]:
             column_groups=tuple(t.get("column_groups", ())),
             column_aliases={normalise(k): normalise(v) for k, v in (t.get("column_aliases") or {}).items()},
             personnel_codes=tuple(str(c) for c in t.get("personnel_codes", ())),
+            extra_columns=tuple(normalise(c) for c in t.get("extra_columns", ())),
+            coded_columns=_alts(t.get("coded_columns")),
+            coded_identities=tuple(parse_identity(i) for i in t.get("coded_identities", ())),
         )
     empty = tuple(re.compile(p) for p in raw.get("empty_markers", ()))
     return specs, empty
+
+
+@lru_cache(maxsize=1)
+def format_vocabulary() -> tuple[tuple[str, ...], dict[str, Decimal]]:
+    """(titles of tables that are not read but end a region, {unit printed: factor to 万元})."""
+    raw = yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath("tables.yaml").read_text("utf-8"))
+    units = {normalise(k): Decimal(str(v)) for k, v in raw.get("units", {"万元": 1}).items()}
+    return tuple(normalise(t) for t in raw.get("boundary_titles", ())), units
 
 
 def match_title(line_text: str) -> tuple[str, str] | None:
