@@ -399,6 +399,10 @@ def parse_two_sided(region: Region, spec: TableSpec, table: ParsedTable) -> None
     left_h, right_h = _split_sides(header)
     left_cols = pick_columns(left_h, spec.income_columns) or [spec.income_columns[0][0]]
     right_cols = pick_columns(right_h, spec.expenditure_columns, spec.expenditure_groups) or [spec.expenditure_columns[0][0]]
+    body = _body_rows(rows)
+    if "行次" not in header and body and all("\t" in ln.text for ln, _ in body):
+        _two_sided_grid(body, spec, table, left_cols, right_cols, region)
+        return
     tokens: list[Token] = []
     for ln, toks in _body_rows(rows):
         tokens += toks + [Token("break", "", ln)]
@@ -412,6 +416,44 @@ def parse_two_sided(region: Region, spec: TableSpec, table: ParsedTable) -> None
                 table.notes.append(("warning", values[0].line, f"{spec.key}: numbers without a row label on the {side} side"))
             continue
         _emit(table, side, None, item, cols, place_values(values, [spec.canonical(c, side) for c in cols], ids), region)
+
+
+def _two_sided_grid(body, spec: TableSpec, table: ParsedTable, left_cols, right_cols, region: Region) -> None:
+    """A two-sided table printed without 行次 (most budget templates, Shanghai and university finals):
+    each grid row holds an income label with its amounts, then expenditure labels with theirs.
+
+    The side of a row's only label comes from its column: left of the first column where a second
+    label starts in any row is income. Jiangsu's 收支预算总表 prints two expenditure panels (by
+    function and by use); both are the expenditure side.
+    """
+    rows = []
+    for ln, toks in body:
+        groups: list[list] = []  # [label index, label, value tokens]
+        for i, t in enumerate(toks):
+            if t.kind == "text":
+                if groups and not groups[-1][2]:
+                    groups[-1][1] += t.text  # a label split over two cells
+                else:
+                    groups.append([i, t.text, []])
+            elif groups:
+                groups[-1][2].append(t)
+            elif t.kind == "num":
+                table.notes.append(("warning", ln, f"{spec.key}: number {t.text} before any row label; not read"))
+        rows.append((ln, groups))
+    second = [g[1][0] for _, g in rows if len(g) > 1]
+    if not second:
+        return
+    boundary = min(second)
+    for ln, groups in rows:
+        for index, label, values in groups:
+            side = "income" if index < boundary else "expenditure"
+            cols = left_cols if side == "income" else right_cols
+            while values and values[-1].kind == "blank":
+                values.pop()
+            if not any(v.kind == "num" for v in values):
+                continue
+            placement = place_values(values, [spec.canonical(c, side) for c in cols], spec.row_identities(side))
+            _emit(table, side, None, label, cols, placement, region)
 
 
 def _split_sides(header: str) -> tuple[str, str]:
