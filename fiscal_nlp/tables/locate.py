@@ -11,7 +11,7 @@ from .spec import format_vocabulary, load_specs, match_title
 _SECTION = re.compile(r"^第[一二三四五六七八九十\d]+部分")
 _TOC_ITEM = re.compile(r"^(?:-|表\s*\d+|[一二三四五六七八九十]+、)")
 # Lines that open a table body: a header word, 栏次, or the 单位 line.
-_TABLE_START = re.compile(r"栏次|行次|科目编码|科目名称|功能分类|经济分类|^部门[:：]|金额单位|^单位[:：]|[^期]单位[:：]万元")
+_TABLE_START = re.compile(r"栏次|行次|科目编码|科目名称|功能分类|经济分类|^(?:编制)?部门(?:名称)?[:：]|^编制单位[:：]|金额单位|^单位[:：]|[^期]单位[:：](?:万元|元|亿元)")
 # A numbered entry of a list of tables ("表 10. …项目支出表") ends the region before it.
 _TABLE_ENTRY = re.compile(r"^表\s*\d+[.、．]")
 _DATA = re.compile(r"\d\.\d")

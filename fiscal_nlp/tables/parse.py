@@ -134,7 +134,8 @@ def pick_columns(header: str, entries: tuple[tuple[str, ...], ...], groups: tupl
     """
     remaining = header
     found: dict[int, tuple[int, str]] = {}
-    flat = sorted(((alias, i) for i, alts in enumerate(entries) for alias in alts), key=lambda x: -len(x[0]))
+    # A group word (预算数 over 合计 | 基本支出 | 项目支出) names a column only when nothing else does.
+    flat = sorted(((alias, i) for i, alts in enumerate(entries) for alias in alts), key=lambda x: (x[0] in groups, -len(x[0])))
     for alias, i in flat:
         if i in found:
             continue
@@ -400,8 +401,9 @@ def parse_two_sided(region: Region, spec: TableSpec, table: ParsedTable) -> None
     left_cols = pick_columns(left_h, spec.income_columns) or [spec.income_columns[0][0]]
     right_cols = pick_columns(right_h, spec.expenditure_columns, spec.expenditure_groups) or [spec.expenditure_columns[0][0]]
     body = _body_rows(rows)
-    if "行次" not in header and body and all("\t" in ln.text for ln, _ in body):
-        _two_sided_grid(body, spec, table, left_cols, right_cols, region)
+    grid = [(ln, toks) for ln, toks in body if "\t" in ln.text]
+    if "行次" not in header and grid and 2 * len(grid) >= len(body):
+        _two_sided_grid(grid, spec, table, left_cols, right_cols, region)
         return
     tokens: list[Token] = []
     for ln, toks in _body_rows(rows):
@@ -509,6 +511,10 @@ def _has_num(tokens: list[Token]) -> bool:
 def parse_economic_blocks(region: Region, spec: TableSpec, table: ParsedTable) -> None:
     """基本支出明细表: (经济分类科目编码, 科目名称, 决算数) blocks side by side, plus 人员/公用经费合计."""
     header, rows, _ = _header_and_body_blocks(region)
+    if spec.coded_columns and len(pick_columns(header, spec.coded_columns)) >= 2 and "经费合计" not in header:
+        # Budget templates: one row per economic code, columns 合计 | 人员经费 | 公用经费.
+        parse_coded(region, spec, table, entries=spec.coded_columns, identities=spec.coded_identities)
+        return
     column = next((a for alts in spec.columns for a in alts if a in header), spec.columns[0][0])
     tokens = [t for ln, toks in _body_rows(rows) for t in toks if t.kind != "blank"]
     entry = None  # [code, label tokens, amount token]
