@@ -68,7 +68,8 @@ def _same_column(cell: dict, ours: str) -> bool:
     if cell["table_key"] == "three_public" and "会议费" in cell["table_title"] and golden in THREE_PUBLIC:
         return ours.endswith("/" + THREE_PUBLIC[golden])
     same = lambda a, b: a in b or b in a  # noqa: E731
-    printed = {_leaf(golden), golden.split("/")[-1] if golden.split("/")[-1] not in GROUPS else _leaf(golden)}
+    named = [p for p in golden.split("/") if p not in GROUPS] or [golden]
+    printed = {_leaf(golden), named[-1].replace("其中:", "")}
     o = _leaf(ours)
     groups = [x for x in GROUPS if x in golden]
     return any(same(g.replace("运行维护费", "运行费"), o.replace("运行维护费", "运行费")) for g in printed) and all(x in ours for x in groups)
@@ -79,7 +80,9 @@ def _same_row(cell: dict, row: dict) -> bool:
         return False
     if cell["code"]:
         return row["code"] == cell["code"]
-    return not cell["item"] or (row["item"] or "").endswith(cell["item"].split("/")[-1]) or row["item"] == cell["item"]
+    item = row["item"] or ""
+    # Labelled tables (政府采购) key a row by its label path; the reader names its most specific label.
+    return not cell["item"] or item == cell["item"] or cell["item"].split("/")[-1] in item.split("/")
 
 
 def expected_amount(cell: dict) -> Decimal:

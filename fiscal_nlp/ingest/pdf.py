@@ -42,12 +42,17 @@ from .pdf_layout import (
     is_page_number,
     page_text_lines,
 )
-from .pdf_tables import PdfTable, continues, drop_repeated_header, read_lattice_tables, read_stream_tables
+from .pdf_tables import (
+    LATTICE_ENGINES, PdfTable, continues, drop_repeated_header, read_lattice_tables, read_stream_tables,
+)
 
 # A page whose ideographs are mostly (cid:N) codes, private-use code points or
 # characters outside GB2312 (fonts without a Unicode map extract as such garbage:
 # "QOQP?㩾㪰(cid:37096)颭") has no usable text; real disclosures stay far below this.
 UNMAPPED_SHARE = 0.3
+# A ruled table whose cells hold less of the text printed inside its frame than this lost text
+# to a grid with missing rulings (merged header cells); its page is read again.
+MIN_TEXT_COVERAGE = 0.98
 _CID = re.compile(r"^\(cid:\d+\)$")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff\ufffd]")
 
@@ -248,13 +253,31 @@ def find_tables(path: str, layouts: list[PageLayout]) -> dict[int, list[PdfTable
     heights = {p.number: p.height for p in layouts}
     by_page: dict[int, list[PdfTable]] = {p.number: [] for p in layouts}
     ruled_pages = [p.number for p in layouts if p.ruled and p.lines]
-    for table in read_lattice_tables(path, ruled_pages, heights):
+    lattice = read_lattice_tables(path, ruled_pages, heights)
+    lossy = sorted({t.page for t in lattice if text_coverage(t, layouts) < MIN_TEXT_COVERAGE})
+    if lossy:  # the vector grid missed rulings and dropped text: read those pages from the rendered grid too
+        again = read_lattice_tables(path, lossy, heights, engines=LATTICE_ENGINES[1:])
+        for page in lossy:
+            before = [t for t in lattice if t.page == page]
+            after = [t for t in again if t.page == page]
+            if after and sum(text_coverage(t, layouts) for t in after) / len(after) > sum(
+                    text_coverage(t, layouts) for t in before) / len(before):
+                lattice = [t for t in lattice if t.page != page] + after
+    for table in sorted(lattice, key=lambda t: (t.page, t.region.top)):
         by_page[table.page].append(table)
     blocks = {p.number: borderless_blocks(p, by_page[p.number]) for p in layouts if p.lines}
     columns = continuation_columns(layouts, blocks)
     for table in read_stream_tables(path, blocks, heights, columns):
         by_page[table.page].append(table)
     return by_page
+
+
+def text_coverage(table: PdfTable, layouts: list[PageLayout]) -> float:
+    """Share of the text printed inside a table's frame that its cells hold (1.0: nothing lost)."""
+    layout = next(p for p in layouts if p.number == table.page)
+    printed = sum(len(compact(ln.text)) for ln in layout.lines if table.region.padded(2).contains_line(ln))
+    read = sum(len(compact(cell)) for row in table.rows for cell in row)
+    return min(1.0, read / printed) if printed else 1.0
 
 
 def borderless_blocks(layout: PageLayout, ruled: list[PdfTable]) -> list[BorderlessBlock]:

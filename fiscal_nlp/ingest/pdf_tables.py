@@ -36,6 +36,7 @@ WRAP_GAP_EM = 0.5
 _AMOUNT = re.compile(r"^[-−(（]?\d[\d,，]*(?:\.\d+)?[)）]?%?$")
 _CODE = re.compile(r"^\d{3,}$")  # 功能/经济分类科目编码: 201, 20103, 2010350, 30101
 _ENUMERATOR = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、.．](?!\d)|其中[:：])")
+_LONE_NUMERAL = re.compile(r"\n\s*([一二三四五六七八九十]{1,3})\s*(?=\n|$)")
 _COLUMN_INDEX_LABEL = re.compile(r"^(?:栏次|行次)$")
 
 
@@ -62,7 +63,12 @@ def clean_cell(text: str) -> str:
     "一、一般公共预算财政拨\\n款收入" -> "一、一般公共预算财政拨款收入";
     "功能分 类科目\\n编码" -> "功能分 类科目编码" (inner spaces stay, as in text exports).
     """
-    return normalise(re.sub(r"\s*\n\s*", "", text or "")).strip()
+    text = text or ""
+    if text.lstrip().startswith("、"):  # an enumerator's numeral set as its own run lands on a line of its own
+        numeral = _LONE_NUMERAL.search(text)
+        if numeral:
+            text = numeral.group(1) + text[: numeral.start()] + text[numeral.end():]
+    return normalise(re.sub(r"\s*\n\s*", "", text)).strip()
 
 
 def is_amount(cell: str) -> bool:

@@ -449,6 +449,11 @@ def _two_sided_grid(body, spec: TableSpec, table: ParsedTable, left_cols, right_
     for ln, groups in rows:
         for index, label, values in groups:
             side = "income" if index < boundary else "expenditure"
+            if side == "income" and index + len(values) >= boundary:  # amounts under the other side's (lost) label
+                stray = [v for v in values[boundary - index - 1:] if v.kind == "num"]
+                values = values[: boundary - index - 1]
+                if stray:
+                    table.notes.append(("warning", ln, f"{spec.key}: {len(stray)} expenditure-side number(s) without a row label; not read"))
             cols = left_cols if side == "income" else right_cols
             while values and values[-1].kind == "blank":
                 values.pop()
@@ -511,7 +516,8 @@ def _has_num(tokens: list[Token]) -> bool:
 def parse_economic_blocks(region: Region, spec: TableSpec, table: ParsedTable) -> None:
     """基本支出明细表: (经济分类科目编码, 科目名称, 决算数) blocks side by side, plus 人员/公用经费合计."""
     header, rows, _ = _header_and_body_blocks(region)
-    if spec.coded_columns and len(pick_columns(header, spec.coded_columns)) >= 2 and "经费合计" not in header:
+    side_by_side = header.count("科目名称") > 1 or header.count("科目编码") > 1
+    if spec.coded_columns and len(pick_columns(header, spec.coded_columns)) == len(spec.coded_columns) and not side_by_side:
         # Budget templates: one row per economic code, columns 合计 | 人员经费 | 公用经费.
         parse_coded(region, spec, table, entries=spec.coded_columns, identities=spec.coded_identities)
         return
@@ -542,7 +548,7 @@ def _header_and_body_blocks(region: Region):
     rows = [(ln, _tokens(ln)) for ln in region.lines]
     for i, (ln, toks) in enumerate(rows):
         first = next((t for t in toks if t.kind != "blank"), None)
-        if first is not None and first.kind == "num" and _CLASS_CODE.fullmatch(first.text):
+        if first is not None and (first.kind == "num" and _CLASS_CODE.fullmatch(first.text) or _is_total_row(toks)):
             header = "".join(compact(l.text) for l, _ in rows[:i])
             return header, rows[i:], None
     return "".join(compact(l.text) for l, _ in rows), [], None
