@@ -126,6 +126,15 @@ def match_title(line_text: str) -> tuple[str, str] | None:
     for spec in load_specs()[0].values():
         for pattern in spec.titles:
             m = pattern.search(text)
-            if m and (best is None or len(m.group(0)) > len(best[1])):
+            if m and (best is None or len(m.group(0)) > len(best[1])) and _title_context(text[: m.start()], text[m.end():]):
                 best = (spec.key, m.group(0))
     return best
+
+
+_SENTENCE = re.compile(r"[，。；,;“”\"]")
+
+
+def _title_context(before: str, after: str) -> bool:
+    """A title line holds the title with a number, year or department around it ("2024年部门…表",
+    "…表(功能科目)", "…表（表 6）"), not a sentence that names a table ("按“…预算表”中实际发生…填写")."""
+    return not _SENTENCE.search(before) and len(after) <= 12 and not _SENTENCE.search(after)
