@@ -157,3 +157,16 @@ def test_glued_column_numbers_are_split_only_when_they_continue_the_sequence():
     assert _column_numbers(["12"], before=11) == [12]
     assert _column_numbers(["1", "2", "35"]) == [1, 2, 35]
     assert _column_numbers(["1", "2", "3", "4", "5", "6", "7", "8", "91011"]) == list(range(1, 12))
+
+
+def test_a_unit_subtotal_row_is_neither_a_classification_row_nor_an_amount():
+    """A department table that prints a unit's subtotal row ("105236 <unit> …", a 6-digit 单位代码) before
+    the unit's coded rows: the row is not read, and its code never becomes an amount of the row above."""
+    doc = load_doc("000")
+    at = next(i for i, ln in enumerate(doc.lines) if ln.text.startswith("合计\t\t2,785.73"))  # 支出决算表's 合计 row
+    unit_row = Line("105236\t汉阳区大数据中心\t2,785.73\t386.43\t2,399.30", doc.lines[at].number)
+    lines = doc.lines[: at + 1] + [unit_row] + doc.lines[at + 1:]
+    changed = Document(doc.source_file, doc.sha256, lines, meta=doc.meta)
+    line_items, checks = extract_line_items(changed)
+    assert as_set(line_items) == as_set(golden_line_items("000"))
+    assert any("unit subtotal row" in c["detail"] for c in checks)

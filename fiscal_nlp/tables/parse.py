@@ -31,6 +31,8 @@ _DATA_ROW = re.compile(r"\d[\d,]*\.\d\d|\d{1,3}(?:,\d{3})+")
 _CLASS_CELL = re.compile(r"[2-5]\d{2}")
 _SUB_CELL = re.compile(r"\d{1,2}")
 _LEVEL_WORDS = {"类", "款", "项", "类款项"}
+_UNIT_CODE = re.compile(r"^\d{6}$")  # 单位代码 of a unit row (105236 西南大学), never a classification code
+_UNIT_ROW = "unit"
 _AMOUNT_HEADERS = ("金额", "预算数", "决算数")
 # A label with its amount glued on by a PDF grid ("二、项目支出13,025.38"): only amounts with a
 # thousands separator or decimals, so a label ending in a number ("2号楼") is left alone.
@@ -315,6 +317,12 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable, entries=Non
         first = next((t for t in toks if t.kind != "blank"), None)
         if first is None:
             continue
+        if first.kind == "num" and _UNIT_CODE.match(first.text):
+            # "105236 西南大学 …": a unit's subtotal in a department table; its code is no amount and its
+            # numbers repeat the rows below, so the row is noted and not read.
+            records.append((_UNIT_ROW, [], []))
+            table.notes.append(("info", ln, f"{spec.key}: unit subtotal row {compact(ln.text)[:40]} not read as a classification row"))
+            continue
         starts = (first.kind == "num" and _FUNC_CODE.match(first.text)) or (first.kind == "text" and _TOTAL_ROW.match(first.text))
         if starts:
             records.append((first.text if first.kind == "num" else None, [], []))
@@ -339,6 +347,8 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable, entries=Non
         elif _labelled_rows(region, spec, table):
             return
     for code, label, values in records:
+        if code is _UNIT_ROW:
+            continue
         item = "".join(t.text for t in label) or ("合计" if code is None else "")
         placement = place_values(values, [spec.canonical(c) for c in columns], identities)
         _emit(table, None, code, item, columns, placement, region)
