@@ -448,8 +448,9 @@ def identify(doc: Document, override: dict | None = None) -> DocumentMeta:
     base_id = make_doc_id(meta.district, meta.department, meta.fiscal_year, meta.doc_kind, region=place)
     if not meta.doc_id:
         meta.doc_id = f"{base_id}-tables" if meta.tables_only else base_id
-    if not meta.disclosure_id:  # the narrative file and its tables-only companion share it
-        meta.disclosure_id = base_id
+    if not meta.disclosure_id:  # the narrative file and its tables-only companion share it; the
+        # department hash keeps two departments with the same initials apart
+        meta.disclosure_id = f"{base_id}-{department_hash(meta.department)}"
     doc.meta = meta
     return meta
 
