@@ -282,7 +282,7 @@ def _valid_department(name: str | None) -> str | None:
     name = re.sub(r"20\d{2}年度?$", "", name)
     if len(name) < 2 or name in v.generic or _LEADERS.search(name) or name.endswith("表") or v.title.fullmatch(name):
         return None
-    if re.search(r"\d", name) or v.disclosure.search(name):
+    if re.search(r"[\d:：\t]|部分", name) or v.disclosure.search(name) or len(name) > 40:
         return None
     region = parse_region(name)
     rest = _strip_name(name)[region.end:]
@@ -400,11 +400,11 @@ def identify(doc: Document, override: dict | None = None) -> DocumentMeta:
     if department is None:
         ov = _OVERVIEW.search(head)
         department = _valid_department(ov.group(1)) if ov else None
+    if department is None:
+        department = _marked_department(v.header_marker, [line.text for line in doc.lines])
     if department is None and m:
         t = re.search(r"(?:20\d{2}年度?)?(.{2,40}?)(?:20\d{2}年度?)?部门(?:决算|预算)", head[max(0, m.start() - 40): m.end()])
         department = _valid_department(t.group(1)) if t else None
-    if department is None:
-        department = _marked_department(v.header_marker, [line.text for line in doc.lines])
     if year is None and tables_only:
         table_years = {int(y) for t in head_lines for y in re.findall(r"(20\d{2})年度?[^\t]{0,30}?(?:预算|决算)表", compact(t))}
         year = _file_year(doc.source_file) or (table_years.pop() if len(table_years) == 1 else None)
