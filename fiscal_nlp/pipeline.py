@@ -277,10 +277,11 @@ class Deduplicator:
     share the initials tjj), else with its content hash (two versions of one disclosure).
     """
 
-    def __init__(self, seen: dict[str, str] | None = None, doc_ids: set[str] | None = None):
+    def __init__(self, seen: dict[str, str] | None = None, doc_ids: set[str] | None = None,
+                 departments: dict[str, str | None] | None = None):
         self.seen = dict(seen or {})  # sha256 -> source_file
         self.doc_ids = set(doc_ids or ())
-        self.departments: dict[str, str | None] = {}  # doc_id -> department, for the ids admitted in this run
+        self.departments = dict(departments or {})  # doc_id -> department (of earlier runs: from their state)
 
     def admit(self, result: Tables) -> Tables:
         row = _first(result, "documents")
@@ -293,7 +294,7 @@ class Deduplicator:
         self.seen[row["sha256"]] = row["source_file"]
         doc_id = row["doc_id"]
         if doc_id in self.doc_ids:
-            other = self.departments.get(doc_id, "")  # "" = admitted in an earlier run: not known here
+            other = self.departments.get(doc_id, "")  # "": a state file written before departments were kept
             by_department = f"{doc_id}-{department_hash(row['department'])}"
             if department_key(other) != department_key(row["department"]) and by_department not in self.doc_ids:
                 doc_id = by_department
@@ -469,7 +470,8 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
 
     files = {n: previous[n] for n in unchanged}
     dedup = Deduplicator(seen={f["sha256"]: n for n, f in files.items() if f.get("doc_id")},
-                         doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")})
+                         doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")},
+                         departments={f["doc_id"]: f.get("department", "") for f in files.values() if f.get("doc_id")})
     buffer: list[Tables] = []
     held = 0  # bytes of Arrow data in `buffer`
 
@@ -487,7 +489,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             doc, error = _first(result, "documents"), _first(result, "errors")
             entry = {"sha256": current.get(name), "doc_id": None}
             if doc is not None:
-                entry["doc_id"] = doc["doc_id"]
+                entry["doc_id"], entry["department"] = doc["doc_id"], doc["department"]
                 entry["partition"] = partition_dir(doc["fiscal_year"], doc["district"])
                 summary.extracted += 1
             if error is not None:

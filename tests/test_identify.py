@@ -215,3 +215,24 @@ def test_different_departments_with_the_same_initials_get_different_ids():
     docs = merge([a, b])["documents"]
     assert docs["doc_id"].nunique() == 2 and docs["disclosure_id"].nunique() == 2
     assert set(docs["doc_id"].str[:16]) == {"putuo-tjj-2024-f"}
+
+
+# The seeds are Wuhan district units: 000/002 print 武汉市 in the title or overview, 001 prints
+# "武汉市青山区大数据中心" in a table header, 003 "原武汉市青山区大数据中心本级", and 汉阳区 (004) exists only in 武汉市.
+SEED_PLACES = {
+    "000": ("湖北省", "武汉市", "汉阳区", "county", "部门"),
+    "001": ("湖北省", "武汉市", "青山区", "county", "部门"),
+    "002": ("湖北省", "武汉市", "武昌区", "county", "部门"),
+    "003": ("湖北省", "武汉市", "青山区", "county", "部门"),
+    "004": ("湖北省", "武汉市", "汉阳区", "county", "部门"),
+}
+
+
+@pytest.mark.parametrize("seed", sorted(SEED_PLACES))
+def test_seed_places(seed):
+    from conftest import load_doc
+
+    m = load_doc(seed).meta
+    assert (m.province, m.city, m.county, m.level, m.scope) == SEED_PLACES[seed]
+    assert m.county == m.district and not m.tables_only
+    assert m.disclosure_id.startswith(m.doc_id + "-")

@@ -126,6 +126,11 @@ def _regions() -> tuple[dict, dict, dict]:
     return provinces, cities, counties
 
 
+@lru_cache(maxsize=1)
+def _province_anywhere() -> re.Pattern:
+    return re.compile(_alt(_regions()[0]))
+
+
 def _prefix(text: str, names: dict, at: int, max_len: int = 12) -> str | None:
     """The longest name of `names` that `text` has at `at`."""
     for n in range(min(max_len, len(text) - at), 1, -1):
@@ -150,7 +155,7 @@ def parse_region(name: str, context: str = "") -> Region:
     at = 0
     province = _prefix(text, provinces, at)
     if province is None:  # the province inside the name
-        m = re.search("|".join(map(re.escape, sorted(provinces, key=len, reverse=True))), text)
+        m = _province_anywhere().search(text)
         if m and not _prefix(text, cities, 0) and not _prefix(text, counties, 0):
             province, at = m.group(), m.start()
     if province:
@@ -327,6 +332,8 @@ def _marked_department(pattern: re.Pattern, lines: list[str]) -> str | None:
     """The most frequent valid name after a marker (部门：中共江苏省委办公厅)."""
     counts: dict[str, int] = {}
     for text in lines:
+        if ":" not in text and "：" not in text:  # (NFKC folds ： to :; both kept for unnormalised callers)
+            continue
         for m in pattern.finditer(text):
             name = _valid_department(m.group(1))
             if name:
