@@ -236,3 +236,32 @@ def test_seed_places(seed):
     assert (m.province, m.city, m.county, m.level, m.scope) == SEED_PLACES[seed]
     assert m.county == m.district and not m.tables_only
     assert m.disclosure_id.startswith(m.doc_id + "-")
+
+
+def test_long_and_short_forms_of_one_department_share_the_disclosure():
+    """A tables-only file printing the full name (部门：中国人民政治协商会议浙江省委员会办公厅) and a narrative
+    titled with the short form belong to one disclosure; the department stays as each file prints it."""
+    tables = identify(read_bytes(("收支预算总表\n部门：中国人民政治协商会议浙江省委员会办公厅 单位：万元\n"
+                                  "项目名称\t金额\n一、财政拨款\t2,345.67\n").encode(), "2022年部门预算公开表.txt"))
+    narrative = _doc("浙江省政协办公厅2022年度部门预算")
+    assert tables.department == "中国人民政治协商会议浙江省委员会办公厅" and tables.level == "province"
+    assert tables.disclosure_id == narrative.disclosure_id
+    assert _doc("浙江省委办公厅2022年度部门预算").disclosure_id != narrative.disclosure_id
+
+
+def test_catalog_district_and_county_stay_one_value():
+    doc = read_bytes(("青山区档案馆2021年部门决算\n\n目 录\n" + BODY).encode(), "x.txt")
+    m = identify(doc, {"district": "青山区", "county": ""})
+    assert m.district == m.county == "青山区"
+    m = identify(doc, {"county": "包头市青山区"})
+    assert m.district == m.county == "包头市青山区"
+
+
+@pytest.mark.parametrize("body,level", [
+    ("一、基本情况\n本校是工业和信息化部直属的全国重点大学。\n", "central"),
+    ("一、基本情况\n学校隶属于中华人民共和国教育部。\n", "central"),
+    ("一、基本情况\n本校是省教育厅直属的高等学校，参照中央部门预算公开要求编制。\n", None),
+    ("一、基本情况\n学校是区委组织部直属单位。\n", None),
+])
+def test_central_units_are_named_by_their_ministry(body, level):
+    assert _doc("东方理工学院2022年度部门预算", body=body).level == level

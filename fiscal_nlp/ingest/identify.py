@@ -68,6 +68,7 @@ class _Vocab:
     township_false: re.Pattern
     central_name: re.Pattern
     central_text: re.Pattern
+    short_forms: tuple
 
 
 def _alt(words) -> str:
@@ -100,7 +101,9 @@ def vocab() -> _Vocab:
         township=re.compile(rf"^(?:人民政府)?[\u4e00-\u9fff]{{1,6}}?(?:{_alt(data['township_words'])})"),
         township_false=re.compile(township_false),
         central_name=re.compile(rf"^(?:{_alt(data['central_name_prefixes'])})"),
-        central_text=re.compile(_alt(data["central_text_markers"])),
+        central_text=re.compile("|".join(f"(?:{p})" for p in data["central_text_markers"]).replace(
+            "{ministry}", f"(?:{_alt(data['central_ministries'])})")),
+        short_forms=tuple((re.compile(long), short) for long, short in data["short_forms"].items()),
     )
 
 
@@ -226,11 +229,16 @@ def _romanise(text: str) -> str:
 
 
 def department_key(department: str | None) -> str:
-    """The department as two files of one disclosure print it alike (中共江苏省委办公厅 = 江苏省委办公厅)."""
+    """The department as two files of one disclosure print it alike: without a party prefix
+    (中共江苏省委办公厅 = 江苏省委办公厅), in its usual short form (中国人民政治协商会议江苏省委员会办公厅 =
+    江苏省政协办公厅, package_data short_forms), without 本级."""
     if not department:
         return ""
-    name = vocab().party.sub("", compact(department))
-    return re.sub(r"本级$", "", name)
+    name = compact(department)
+    for pattern, short in vocab().short_forms:
+        name = pattern.sub(short, name)
+    name = vocab().party.sub("", name)
+    return re.sub(r"[(（]?本级[)）]?$", "", name)
 
 
 def make_doc_id(district: str | None, department: str | None, year: int | None, kind: str | None,
@@ -282,7 +290,7 @@ def _valid_department(name: str | None) -> str | None:
     if not name:
         return None
     v = vocab()
-    name = _NOISE.sub("", name).strip("：:，,。、 ")
+    name = _NOISE.sub("", name.lstrip("#*-> ")).strip("：:，,。、 ")
     name = v.subject_tail.sub("", name)
     name = re.sub(r"20\d{2}年度?$", "", name)
     if len(name) < 2 or name in v.generic or _LEADERS.search(name) or name.endswith("表") or v.title.fullmatch(name):
@@ -449,8 +457,15 @@ def identify(doc: Document, override: dict | None = None) -> DocumentMeta:
         tables_only=tables_only,
     )
     for key, value in (override or {}).items():
-        if value not in (None, "") and hasattr(meta, key):
-            setattr(meta, key, int(value) if key == "fiscal_year" else value)
+        if value in (None, "") or not hasattr(meta, key):
+            continue
+        if key == "fiscal_year":
+            value = int(value)
+        elif key == "tables_only":
+            value = str(value).strip().lower() in ("1", "true", "yes")
+        setattr(meta, key, value)
+    if override and bool(override.get("district")) != bool(override.get("county")):  # one column, two names
+        meta.county = meta.district = override.get("district") or override.get("county")
     place = meta.city or meta.province or ("central" if meta.level == "central" else None)
     base_id = make_doc_id(meta.district, meta.department, meta.fiscal_year, meta.doc_kind, region=place)
     if not meta.doc_id:
