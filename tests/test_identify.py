@@ -265,3 +265,21 @@ def test_catalog_district_and_county_stay_one_value():
 ])
 def test_central_units_are_named_by_their_ministry(body, level):
     assert _doc("东方理工学院2022年度部门预算", body=body).level == level
+
+
+def test_three_public_only_explanation_with_quotes():
+    m = _doc("嘉兴市秀洲区审计局\n2020年度“三公”经费支出决算")
+    assert (m.department, m.fiscal_year, m.doc_kind, m.level) == ("嘉兴市秀洲区审计局", 2020, "final", "county")
+
+
+def test_unit_markers_in_a_department_budgets_tables_do_not_name_it():
+    body = BODY + "\n".join(["财务收支预算总表", "预算单位：上海市静安区档案馆 单位：元"] * 3) + "\n"
+    m = _doc("上海市静安区2024年区级部门预算\n预算主管部门：上海市静安区档案局", body=body)
+    assert (m.department, m.scope) == ("上海市静安区档案局", "部门")
+
+
+def test_a_tables_only_file_without_a_department_line_takes_it_from_its_file_name():
+    text = "公开01表\n收支预算总表\n单位：万元\n项目名称\t金额\n一、财政拨款\t987.65\n"
+    m = identify(read_bytes(text.encode(), "jiangsu/江苏省档案馆2020年度部门预算公开表格.txt"))
+    assert (m.department, m.fiscal_year, m.doc_kind, m.level, m.tables_only) == ("江苏省档案馆", 2020, "budget", "province", True)
+    assert m.disclosure_id == _doc("江苏省档案馆\n2020年度部门预算公开").disclosure_id

@@ -310,7 +310,7 @@ def _read_title(cover: list[str]) -> tuple[str | None, int | None, str | None, s
     title = compact("".join(cover))
     m = None
     for m in v.title.finditer(title):
-        if v.disclosure.search(title, max(0, m.start() - 6), m.end() + 4) or m.group("scope"):
+        if v.disclosure.search(title, max(0, m.start() - 12), m.end() + 6) or m.group("scope"):
             break
     else:
         m = None
@@ -336,14 +336,16 @@ def _read_title(cover: list[str]) -> tuple[str | None, int | None, str | None, s
     return department, year, kind, scope
 
 
-def _marked_department(pattern: re.Pattern, lines: list[str]) -> str | None:
-    """The most frequent valid name after a marker (部门：中共江苏省委办公厅)."""
+def _marked_department(pattern: re.Pattern, lines: list[str], first: bool = False) -> str | None:
+    """The most frequent (or the `first`) valid name after a marker (部门：中共江苏省委办公厅)."""
     counts: dict[str, int] = {}
     for text in lines:
         if ":" not in text and "：" not in text:  # (NFKC folds ： to :; both kept for unnormalised callers)
             continue
         for m in pattern.finditer(text):
             name = _valid_department(m.group(1))
+            if name and first:
+                return name
             if name:
                 counts[name] = counts.get(name, 0) + 1
     return max(counts, key=lambda k: (counts[k], -list(counts).index(k))) if counts else None
@@ -409,7 +411,10 @@ def identify(doc: Document, override: dict | None = None) -> DocumentMeta:
         kinds = {KIND_EN[k] for t in titles for k in re.findall("预算|决算", t)}
         kind = kinds.pop() if len(kinds) == 1 else _file_kind(doc.source_file)
 
-    cover_marked = _marked_department(v.cover_marker, head_lines)
+    # 预算主管部门：/ 预算单位： on the cover only (a 部门 budget's tables may name its 预算单位 too)
+    first_page = doc.lines[0].page if doc.lines else None
+    cover_marked = _marked_department(v.cover_marker, [line.text for line in doc.lines[:_COVER_LINES + 12]
+                                                       if line.page == first_page], first=True)
     if cover_marked:
         department = cover_marked
     if department is None:
@@ -420,6 +425,8 @@ def identify(doc: Document, override: dict | None = None) -> DocumentMeta:
     if department is None and m:
         t = re.search(r"(?:20\d{2}年度?)?(.{2,40}?)(?:20\d{2}年度?)?部门(?:决算|预算)", head[max(0, m.start() - 40): m.end()])
         department = _valid_department(t.group(1)) if t else None
+    if department is None:  # the file name as a title: 江苏省委办公厅2019年度部门预算公开表格.pdf
+        department = _read_title([PurePath(doc.source_file).stem])[0]
     if year is None and tables_only:
         table_years = {int(y) for t in head_lines for y in re.findall(r"(20\d{2})年度?[^\t]{0,30}?(?:预算|决算)表", compact(t))}
         year = _file_year(doc.source_file) or (table_years.pop() if len(table_years) == 1 else None)
