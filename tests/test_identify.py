@@ -283,3 +283,13 @@ def test_a_tables_only_file_without_a_department_line_takes_it_from_its_file_nam
     m = identify(read_bytes(text.encode(), "jiangsu/江苏省档案馆2020年度部门预算公开表格.txt"))
     assert (m.department, m.fiscal_year, m.doc_kind, m.level, m.tables_only) == ("江苏省档案馆", 2020, "budget", "province", True)
     assert m.disclosure_id == _doc("江苏省档案馆\n2020年度部门预算公开").disclosure_id
+
+
+@pytest.mark.parametrize("first,kind", [("一般公共预算支出预算表(功能科目)", "budget"), ("收入支出决算总表", "final"),
+                                        ("公开05表", "budget")])
+def test_tables_only_files_opening_with_any_standard_table(first, kind):
+    word = "预算" if kind == "budget" else "决算"
+    text = (f"{first}\n部门：安徽省统计局 单位：万元\n科目编码\t科目名称\t金额\n201\t一般公共服务支出\t456.78\n"
+            f"一般公共预算基本支出{word}表\n部门：安徽省统计局 单位：万元\n")
+    m = identify(read_bytes(text.encode(), f"2021年{word}公开表.txt"))
+    assert (m.department, m.fiscal_year, m.doc_kind, m.tables_only, m.level) == ("安徽省统计局", 2021, kind, True, "province")

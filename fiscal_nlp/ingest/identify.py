@@ -54,7 +54,7 @@ class _Vocab:
     disclosure: re.Pattern     # any disclosure-title phrase
     subject_tail: re.Pattern   # title words between the department and the kind
     table_number: re.Pattern
-    summary_tables: re.Pattern
+    table_title: re.Pattern
     narrative: re.Pattern
     cover_marker: re.Pattern
     header_marker: re.Pattern
@@ -88,7 +88,7 @@ def vocab() -> _Vocab:
         disclosure=re.compile("|".join(f"(?:{p})" for p in data["disclosure_title_patterns"])),
         subject_tail=re.compile(rf"(?:{_alt(data['title_subject_words'])})+$"),
         table_number=re.compile(data["table_number_pattern"]),
-        summary_tables=re.compile(rf"^(?:20\d{{2}}年度?)?(?:部门|单位|预算单位)?(?:{_alt(data['summary_table_titles'])})"),
+        table_title=re.compile(data["table_title_pattern"]),
         narrative=re.compile("|".join(data["narrative_markers"])),
         cover_marker=markers(data["cover_markers"]),
         header_marker=markers(data["header_markers"]),
@@ -380,7 +380,7 @@ def _tables_only(doc: Document, cover: list[str]) -> bool:
     """A companion file holding only the tables (公开01表 … 公开12表, or opening with 收支预算总表)."""
     v = vocab()
     first = compact(cover[0]) if cover else compact(next((line.text for line in doc.lines if line.text.strip()), ""))
-    if not (v.table_number.fullmatch(first) or v.summary_tables.match(first)):
+    if not (v.table_number.fullmatch(first) or v.table_title.match(first)):
         return False
     return not any(v.narrative.search(line.text) for line in doc.lines if "\t" not in line.text)
 
@@ -407,7 +407,7 @@ def identify(doc: Document, override: dict | None = None) -> DocumentMeta:
         k = re.search("预算|决算", phrase.group()) if phrase else None
         kind = KIND_EN[k.group()] if k else None
     if kind is None and tables_only:
-        titles = [compact(t) for t in head_lines if v.summary_tables.match(compact(t)) or "预算表" in t or "决算表" in t]
+        titles = [compact(t) for t in head_lines if v.table_title.match(compact(t))]
         kinds = {KIND_EN[k] for t in titles for k in re.findall("预算|决算", t)}
         kind = kinds.pop() if len(kinds) == 1 else _file_kind(doc.source_file)
 
