@@ -77,11 +77,20 @@ def _named(raw_dir: str | Path, paths: list[Path]) -> list[tuple[str, Path]]:
     return [(source_name(raw_dir, p), p) for p in paths]
 
 
-def _override(overrides: dict, name: str) -> dict | None:
-    """The catalog row of `name` (its relative path), or of its bare file name when that is unique."""
-    if name in overrides:
-        return overrides[name]
-    return overrides.get(PurePosixPath(name).name) if "/" in name else None
+def _catalog_rows(catalog: dict, names: list[str]) -> dict[str, dict]:
+    """Catalog rows by source_file: a row keyed by a relative path, or by a bare file name that only
+    one file of the tree has. (A file added later under the same bare name makes that row apply to
+    neither; the file that had it keeps its rows until the catalog or the file changes.)"""
+    bare: dict[str, list[str]] = {}
+    for name in names:
+        bare.setdefault(PurePosixPath(name).name, []).append(name)
+    rows = {}
+    for name in names:
+        only = bare[PurePosixPath(name).name] == [name]
+        row = catalog.get(name) or (catalog.get(PurePosixPath(name).name) if only else None)
+        if row:
+            rows[name] = row
+    return rows
 
 
 def error_row(source_file: str, kind: str, message: str) -> dict:
@@ -362,7 +371,7 @@ def _chunks(paths: list[tuple[str, Path]], overrides: dict, size: int, hashes: d
     """Read files lazily, `size` at a time (only the chunks in flight are in memory), noting each
     file's sha256 in `hashes`. `paths` are (source_file, path) pairs."""
     for i in range(0, len(paths), size):
-        chunk = [(name, _read(p), _override(overrides, name)) for name, p in paths[i:i + size]]
+        chunk = [(name, _read(p), overrides.get(name)) for name, p in paths[i:i + size]]
         if hashes is not None:
             hashes.update((name, hashlib.sha256(data).hexdigest()) for name, data, _ in chunk if isinstance(data, bytes))
         yield chunk
@@ -415,7 +424,7 @@ def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bo
     as it goes. `catalog` defaults to `<raw_dir>/catalog.csv`. A progress bar shows on a terminal.
     """
     paths = _named(raw_dir, list_documents(raw_dir))
-    overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
+    overrides = _catalog_rows(load_catalog(catalog or Path(raw_dir) / "catalog.csv"), [name for name, _ in paths])
     dedup = Deduplicator()
     results = [dedup.admit(r) for r, _ in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4)]
     # the order `read_tables` gives back, whatever order the executor finished in
@@ -445,8 +454,9 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
 
     start = time.perf_counter()
     paths = _named(raw_dir, list_documents(raw_dir))
-    overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
-    fingerprint = extractor_fingerprint(overrides)
+    catalog_rows = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
+    overrides = _catalog_rows(catalog_rows, [name for name, _ in paths])
+    fingerprint = extractor_fingerprint(catalog_rows)
     writer = DatasetWriter(out_dir)
     state = None if full or writer.interrupted_before else load_state(out_dir)
     if state and (state.get("fingerprint") != fingerprint or not isinstance(state.get("files"), dict)

@@ -311,3 +311,11 @@ def test_subfolders_are_walked_and_source_file_is_the_relative_path(tmp_path):
     # an output folder inside the tree is not read as documents
     extract_to(raw, raw / "processed", jobs=1, progress=False)
     assert len(list_documents(raw)) == 3
+
+
+def test_catalog_bare_names_match_only_a_unique_file(tmp_path):
+    from fiscal_nlp.pipeline import _catalog_rows
+
+    catalog = {"a.txt": {"department": "甲"}, "x/b.txt": {"department": "乙"}, "c.txt": {"department": "丙"}}
+    rows = _catalog_rows(catalog, ["x/a.txt", "x/b.txt", "y/b.txt", "x/c.txt", "y/c.txt"])
+    assert rows == {"x/a.txt": {"department": "甲"}, "x/b.txt": {"department": "乙"}}
