@@ -293,3 +293,37 @@ def test_tables_only_files_opening_with_any_standard_table(first, kind):
             f"一般公共预算基本支出{word}表\n部门：安徽省统计局 单位：万元\n")
     m = identify(read_bytes(text.encode(), f"2021年{word}公开表.txt"))
     assert (m.department, m.fiscal_year, m.doc_kind, m.tables_only, m.level) == ("安徽省统计局", 2021, kind, True, "province")
+
+
+@pytest.mark.parametrize("cover", ["2023\n黄浦区司法局\n年度部门决算", "附件2\n黄浦区司法局\n2023年度部门决算",
+                                   "附件：黄浦区司法局2023年度部门决算"])
+def test_cover_noise_around_the_title(cover):
+    m = _doc(cover)
+    assert (m.department, m.fiscal_year, m.doc_kind) == ("黄浦区司法局", 2023, "final")
+
+
+def test_every_division_of_the_national_list_reads_back():
+    """Each province, prefecture city and nationally unique county of package_data/regions.csv, as the
+    place of a department (财政局), gives back its own province/city/county and level."""
+    import csv
+    from collections import Counter
+    from importlib import resources
+
+    from fiscal_nlp.ingest.identify import parse_region, unit_level
+
+    rows = list(csv.DictReader(resources.files("fiscal_nlp").joinpath("package_data/regions.csv").open(encoding="utf-8")))
+    counties = Counter(r["name"] for r in rows if r["level"] == "county")
+    municipalities = {"北京市", "上海市", "天津市", "重庆市"}
+    checked = 0
+    for r in rows:
+        if r["level"] == "county" and counties[r["name"]] > 1:
+            continue
+        name = r["name"] + "财政局"
+        region = parse_region(name)
+        city = None if r["province"] in municipalities else (r["city"] or None)
+        want = {"province": (r["province"], None, None), "city": (r["province"], city, None),
+                "county": (r["province"], city, r["name"])}[r["level"]]
+        assert (region.province, region.city, region.county) == want, name
+        assert unit_level(name, region) == r["level"], name
+        checked += 1
+    assert checked > 3000

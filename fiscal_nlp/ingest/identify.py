@@ -37,7 +37,7 @@ _YEAR_KIND = re.compile(r"(20\d{2})年度?(?:[^，。；、\d]{0,40}?)部门(决
 _OVERVIEW = re.compile(r"第[一1]部分(?:[:：])?(.{2,40}?)(?:概况|基本情况)")
 _DISTRICT = re.compile(r"([\u4e00-\u9fff]{1,5}?(?:新区|自治县|区|县|旗))")
 _CITY_PREFIX = re.compile(r"^(?:[\u4e00-\u9fff]{2,4}?(?:省|自治区))?(?:[\u4e00-\u9fff]{2,4}?市)")
-_NOISE = re.compile(r"^(?:第[一二三四五六七八九十\d]+部分|目录|\d+)")
+_NOISE = re.compile(r"^(?:附件[\d一二三四五六七八九十]*[:：]?|第[一二三四五六七八九十\d]+部分|目录|\d+)")
 _YEAR = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
 _YEAR_WORD = re.compile(r"(?<!\d)(20\d{2})\s*(?:年度?|度)")
 _SHORT_YEAR = re.compile(r"(?<!\d)(\d{2})年度?(?:部门|单位)?(?:预算|决算)")
@@ -130,13 +130,18 @@ def _regions() -> tuple[dict, dict, dict]:
 
 
 @lru_cache(maxsize=1)
+def _longest() -> int:
+    return max(len(name) for names in _regions() for name in names)
+
+
+@lru_cache(maxsize=1)
 def _province_anywhere() -> re.Pattern:
     return re.compile(_alt(_regions()[0]))
 
 
-def _prefix(text: str, names: dict, at: int, max_len: int = 12) -> str | None:
+def _prefix(text: str, names: dict, at: int) -> str | None:
     """The longest name of `names` that `text` has at `at`."""
-    for n in range(min(max_len, len(text) - at), 1, -1):
+    for n in range(min(_longest(), len(text) - at), 1, -1):
         if text[at:at + n] in names:
             return text[at:at + n]
     return None
@@ -146,7 +151,9 @@ def _strip_name(name: str) -> str:
     """A name without the party prefix and the 原 of a reorganised unit (the region reads after them)."""
     v = vocab()
     name = v.party.sub("", name)
-    return name[len(v.former):] if name.startswith(v.former) else name
+    if name.startswith(v.former) and not any(_prefix(name, names, 0) for names in _regions()):  # 原平市 is a place
+        return name[len(v.former):]
+    return name
 
 
 def parse_region(name: str, context: str = "") -> Region:
@@ -332,7 +339,7 @@ def _read_title(cover: list[str]) -> tuple[str | None, int | None, str | None, s
     if y:
         department = _valid_department(before[:y.start()]) or _valid_department(before[y.end():])
     else:
-        department = _valid_department(re.sub(r"20\d{2}$", "", before))
+        department = _valid_department(re.sub(r"^20\d{2}|20\d{2}$", "", before))
     return department, year, kind, scope
 
 
