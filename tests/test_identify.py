@@ -31,14 +31,14 @@ REAL_EXPECTED = {
         ("江苏省政协办公厅", 2018, "budget", "部门", "province", "江苏省", None, None),
     # cover "上海市普陀区2024年区级部门预算" + "预算主管部门：…": the title names only the place
     "shanghai-putuo/上海市普陀区人民政府万里街道办事处24年预算.pdf":
-        ("上海市普陀区人民政府万里街道办事处", 2024, "budget", "部门", "township", "上海市", None, "普陀区"),
+        ("上海市普陀区人民政府万里街道办事处", 2024, "budget", "部门", "township", "上海市", "上海市", "普陀区"),
     "shanghai-putuo/上海市普陀区商务委员会单位25年预算.pdf":
-        ("上海市普陀区商务委员会", 2025, "budget", "单位", "county", "上海市", None, "普陀区"),
+        ("上海市普陀区商务委员会", 2025, "budget", "单位", "county", "上海市", "上海市", "普陀区"),
     "shanghai-putuo/上海市普陀区规划和自然资源局 2024 年度部门决算.pdf":
-        ("上海市普陀区规划和自然资源局", 2024, "final", "部门", "county", "上海市", None, "普陀区"),
+        ("上海市普陀区规划和自然资源局", 2024, "final", "部门", "county", "上海市", "上海市", "普陀区"),
     # the cover prints "2024" as its own text run after "年度部门决算"
     "shanghai-putuo/上海市普陀区财政局2024年度部门决算.pdf":
-        ("上海市普陀区财政局", 2024, "final", "部门", "county", "上海市", None, "普陀区"),
+        ("上海市普陀区财政局", 2024, "final", "部门", "county", "上海市", "上海市", "普陀区"),
     # "教育部直属" in its overview: a central unit
     "university-moe/04_swu_2021_department_budget.pdf":
         ("西南大学", 2021, "budget", "部门", "central", None, None, None),
@@ -137,8 +137,8 @@ SHAPES = {
         ("宁夏回族自治区统计局", 2018, "final", "部门", "province", "宁夏回族自治区", None, None),
     # …预算情况说明 of a municipality's district (county level, no prefecture city)
     "重庆市渝北区统计局2020年度预算情况说明":
-        ("重庆市渝北区统计局", 2020, "budget", None, "county", "重庆市", None, "渝北区"),
-    # a municipality's own department is province level
+        ("重庆市渝北区统计局", 2020, "budget", None, "county", "重庆市", "重庆市", "渝北区"),
+    # a municipality's own department is province level (its districts' documents have city = the municipality)
     "北京市财政局2021年部门预算":
         ("北京市财政局", 2021, "budget", "部门", "province", "北京市", None, None),
     # 城乡 is not a township
@@ -146,10 +146,10 @@ SHAPES = {
         ("岳阳县城乡建设局", 2020, "budget", "部门", "county", "湖南省", "岳阳市", "岳阳县"),
     # the year as its own run on the cover
     "青浦区司法局\n年度部门决算\n2023":
-        ("青浦区司法局", 2023, "final", "部门", "county", "上海市", None, "青浦区"),
+        ("青浦区司法局", 2023, "final", "部门", "county", "上海市", "上海市", "青浦区"),
     # a short year, unambiguous
     "徐汇区民政局23年单位预算":
-        ("徐汇区民政局", 2023, "budget", "单位", "county", "上海市", None, "徐汇区"),
+        ("徐汇区民政局", 2023, "budget", "单位", "county", "上海市", "上海市", "徐汇区"),
     # a town government
     "德清县新市镇人民政府2022年部门决算":
         ("德清县新市镇人民政府", 2022, "final", "部门", "township", "浙江省", "湖州市", "德清县"),
@@ -320,7 +320,7 @@ def test_every_division_of_the_national_list_reads_back():
             continue
         name = r["name"] + "财政局"
         region = parse_region(name)
-        city = None if r["province"] in municipalities else (r["city"] or None)
+        city = r["province"] if r["province"] in municipalities else (r["city"] or None)
         want = {"province": (r["province"], None, None), "city": (r["province"], city, None),
                 "county": (r["province"], city, r["name"])}[r["level"]]
         assert (region.province, region.city, region.county) == want, name

@@ -29,7 +29,7 @@ class DocumentMeta:
     doc_kind: str | None = None  # "budget" | "final"
     unit: str | None = "万元"
     province: str | None = None
-    city: str | None = None  # prefecture level (null for a municipality's districts)
+    city: str | None = None  # prefecture level (北京/上海/天津/重庆 for their districts)
     county: str | None = None  # 区/县 (= district)
     level: str | None = None  # province | city | county | township | central
     scope: str | None = None  # 部门 | 单位

@@ -113,7 +113,7 @@ def vocab() -> _Vocab:
 @dataclass(frozen=True)
 class Region:
     province: str | None = None
-    city: str | None = None   # prefecture level; null for a municipality's districts
+    city: str | None = None   # prefecture level (a municipality for its own districts)
     county: str | None = None  # 区/县/县级市/旗
     end: int = 0               # where the region prefix ends in the name it was read from
 
@@ -194,8 +194,8 @@ def parse_region(name: str, context: str = "") -> Region:
             county, at = m.group(1), m.end()
     if city and not province:
         province = cities[city][0]["province"]
-    if province in vocab().municipalities:
-        city = None
+    if province in vocab().municipalities:  # its districts are county level; the city is the municipality
+        city = province if county else None
     return Region(province, city, county, at)
 
 
