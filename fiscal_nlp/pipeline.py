@@ -18,16 +18,18 @@ import hashlib
 import multiprocessing
 import sys
 import time
+import os
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 import pyarrow as pa
 
 from .executors import default_jobs, map_unordered
 from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
+from .ingest.identify import department_hash, department_key
 from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow
 
 Tables = dict[str, pa.Table]  # one document's (or a batch's) contract tables, as Arrow
@@ -37,11 +39,15 @@ Records = dict[str, "list[dict] | pa.Table"]
 
 FACT_TABLES = ("line_items", "variances", "projects", "changes", "reform_events", "facts", "checks")
 _IGNORED = {"README.md", "catalog.csv", ".gitkeep"}
+_STATE_FILE = "_extraction.json"  # marks a folder this toolkit wrote (an output folder inside the raw tree)
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def load_catalog(path: str | Path | None) -> dict[str, dict]:
-    """`catalog.csv` (source_file + any of doc_id, district, department, fiscal_year, doc_kind): researcher overrides."""
+    """`catalog.csv` (source_file + any of doc_id, district, department, fiscal_year, doc_kind, province, city,
+    county, level, scope, disclosure_id): researcher overrides. `source_file` is the path relative to the raw
+    folder (`shanghai-putuo/x.pdf`); a bare file name also matches a file in a subfolder when no other file
+    has that name."""
     if not path or not Path(path).exists():
         return {}
     with open(path, encoding="utf-8-sig", newline="") as fh:
@@ -49,11 +55,42 @@ def load_catalog(path: str | Path | None) -> dict[str, dict]:
 
 
 def list_documents(raw_dir: str | Path) -> list[Path]:
-    """Every file in `raw_dir` the toolkit should look at (sorted; README/catalog excluded)."""
+    """Every file under `raw_dir` the toolkit should look at, subfolders included (a downloaded tree with a
+    folder per family), in the order of their paths relative to `raw_dir`. README/catalog files, hidden
+    files and folders, and an extraction output folder inside the tree (it holds `_extraction.json`) are left out."""
     root = Path(raw_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{raw_dir}: not a directory")
-    return sorted(p for p in root.iterdir() if p.is_file() and p.name not in _IGNORED and not p.name.startswith("."))
+    found = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not (Path(folder) / d / _STATE_FILE).exists()]
+        found += [Path(folder) / f for f in files if f not in _IGNORED and not f.startswith(".")]
+    return sorted(found, key=lambda p: source_name(root, p))
+
+
+def source_name(raw_dir: str | Path, path: Path) -> str:
+    """A file's `source_file`: its path relative to `raw_dir`, `/`-separated (`shanghai-putuo/x.pdf`)."""
+    return path.relative_to(raw_dir).as_posix()
+
+
+def _named(raw_dir: str | Path, paths: list[Path]) -> list[tuple[str, Path]]:
+    return [(source_name(raw_dir, p), p) for p in paths]
+
+
+def _catalog_rows(catalog: dict, names: list[str]) -> dict[str, dict]:
+    """Catalog rows by source_file: a row keyed by a relative path, or by a bare file name that only
+    one file of the tree has. (A file added later under the same bare name makes that row apply to
+    neither; the file that had it keeps its rows until the catalog or the file changes.)"""
+    bare: dict[str, list[str]] = {}
+    for name in names:
+        bare.setdefault(PurePosixPath(name).name, []).append(name)
+    rows = {}
+    for name in names:
+        only = bare[PurePosixPath(name).name] == [name]
+        row = catalog.get(name) or (catalog.get(PurePosixPath(name).name) if only else None)
+        if row:
+            rows[name] = row
+    return rows
 
 
 def error_row(source_file: str, kind: str, message: str) -> dict:
@@ -137,6 +174,8 @@ def document_records(doc) -> Records:
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,
         "department": meta.department, "fiscal_year": meta.fiscal_year, "doc_kind": meta.doc_kind, "unit": meta.unit,
         "format": doc.format, "n_lines": len(doc.lines), "n_pages": doc.n_pages,
+        "province": meta.province, "city": meta.city, "county": meta.county, "level": meta.level,
+        "scope": meta.scope, "disclosure_id": meta.disclosure_id,
     }]
     return {"documents": documents, "line_items": line_items, "checks": checks, **narrative}
 
@@ -242,13 +281,16 @@ class Deduplicator:
     """Corpus-wide bookkeeping as per-document results arrive, in any order.
 
     A document whose bytes were already extracted becomes a `duplicate` error; two documents
-    that identify alike (same district, department, year, kind) both stay, the later one's
-    doc_id suffixed with its hash so every row remains attributable.
+    whose ids collide both stay, the later one's doc_id suffixed so every row remains attributable:
+    with a short hash of its department's full name when the departments differ (统计局 and 体教局
+    share the initials tjj), else with its content hash (two versions of one disclosure).
     """
 
-    def __init__(self, seen: dict[str, str] | None = None, doc_ids: set[str] | None = None):
+    def __init__(self, seen: dict[str, str] | None = None, doc_ids: set[str] | None = None,
+                 departments: dict[str, str | None] | None = None):
         self.seen = dict(seen or {})  # sha256 -> source_file
         self.doc_ids = set(doc_ids or ())
+        self.departments = dict(departments or {})  # doc_id -> department (of earlier runs: from their state)
 
     def admit(self, result: Tables) -> Tables:
         row = _first(result, "documents")
@@ -261,9 +303,15 @@ class Deduplicator:
         self.seen[row["sha256"]] = row["source_file"]
         doc_id = row["doc_id"]
         if doc_id in self.doc_ids:
-            doc_id = f"{doc_id}-{row['sha256'][:6]}"
+            other = self.departments.get(doc_id, "")  # "": a state file written before departments were kept
+            by_department = f"{doc_id}-{department_hash(row['department'])}"
+            if department_key(other) != department_key(row["department"]) and by_department not in self.doc_ids:
+                doc_id = by_department
+            else:
+                doc_id = f"{doc_id}-{row['sha256'][:6]}"
             result = {name: _with_doc_id(tbl, doc_id) for name, tbl in result.items()}
         self.doc_ids.add(doc_id)
+        self.departments[doc_id] = row["department"]
         return result
 
 
@@ -319,11 +367,11 @@ class RunSummary:
     rows: dict[str, int] = field(default_factory=dict)
 
 
-def _chunks(paths: list[Path], overrides: dict, size: int, hashes: dict | None = None) -> Iterator[list[Source]]:
+def _chunks(paths: list[tuple[str, Path]], overrides: dict, size: int, hashes: dict | None = None) -> Iterator[list[Source]]:
     """Read files lazily, `size` at a time (only the chunks in flight are in memory), noting each
-    file's sha256 in `hashes`."""
+    file's sha256 in `hashes`. `paths` are (source_file, path) pairs."""
     for i in range(0, len(paths), size):
-        chunk = [(p.name, _read(p), overrides.get(p.name)) for p in paths[i:i + size]]
+        chunk = [(name, _read(p), overrides.get(name)) for name, p in paths[i:i + size]]
         if hashes is not None:
             hashes.update((name, hashlib.sha256(data).hexdigest()) for name, data, _ in chunk if isinstance(data, bytes))
         yield chunk
@@ -336,7 +384,7 @@ def _read(path: Path) -> bytes | OSError:
         return exc
 
 
-def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
+def _run(paths: list[tuple[str, Path]], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
          progress: bool | None, chunk_size: int | None, hashes: dict | None = None) -> Iterator[tuple[Tables, int]]:
     """Per-document results for `paths` and the bytes each holds, in file order, with a
     progress bar on a terminal."""
@@ -357,7 +405,7 @@ def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, sc
         # duplicate, and which of two colliding doc_ids gets the suffix, must not vary by run
         for i, result in map_unordered(extract_chunk, _chunks(paths, overrides, chunk_size, hashes),
                                        executor=executor, jobs=jobs, scheduler=scheduler, ordered=True):
-            names = [p.name for p in paths[chunks[i]:chunks[i] + chunk_size]]
+            names = [name for name, _ in paths[chunks[i]:chunks[i] + chunk_size]]
             if isinstance(result, BaseException):  # the worker itself died: every file of the chunk is reported
                 result = Chunk.pack([{"errors": [_internal_error(n, result, "worker")]} for n in names])
             yield from zip(result.unpack(), result.nbytes)
@@ -375,8 +423,8 @@ def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bo
     For interactive use on a district or two; a corpus goes through `extract_to`, which writes
     as it goes. `catalog` defaults to `<raw_dir>/catalog.csv`. A progress bar shows on a terminal.
     """
-    paths = list_documents(raw_dir)
-    overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
+    paths = _named(raw_dir, list_documents(raw_dir))
+    overrides = _catalog_rows(load_catalog(catalog or Path(raw_dir) / "catalog.csv"), [name for name, _ in paths])
     dedup = Deduplicator()
     results = [dedup.admit(r) for r, _ in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4)]
     # the order `read_tables` gives back, whatever order the executor finished in
@@ -405,9 +453,10 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     from .store import DatasetWriter, load_state, partition_dir, table_path
 
     start = time.perf_counter()
-    paths = list_documents(raw_dir)
-    overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
-    fingerprint = extractor_fingerprint(overrides)
+    paths = _named(raw_dir, list_documents(raw_dir))
+    catalog_rows = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
+    overrides = _catalog_rows(catalog_rows, [name for name, _ in paths])
+    fingerprint = extractor_fingerprint(catalog_rows)
     writer = DatasetWriter(out_dir)
     state = None if full or writer.interrupted_before else load_state(out_dir)
     if state and (state.get("fingerprint") != fingerprint or not isinstance(state.get("files"), dict)
@@ -416,13 +465,13 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     previous = state["files"] if state else {}
 
     # what changed needs every hash first; a full run takes them from the bytes it reads anyway
-    current = {p.name: _sha256(p) for p in paths} if previous else {}
+    current = {name: _sha256(p) for name, p in paths} if previous else {}
     unchanged = {n for n, sha in current.items() if sha is not None and previous.get(n, {}).get("sha256") == sha}
     stale = set(previous) - unchanged
     # a duplicate whose original changed or went away must be read again
     unchanged -= {n for n in unchanged if previous[n].get("duplicate_of") in stale}
     stale = set(previous) - unchanged
-    todo = [p for p in paths if p.name not in unchanged]
+    todo = [(name, p) for name, p in paths if name not in unchanged]
     summary = RunSummary(files=len(paths), unchanged=len(unchanged), removed=len(stale - set(current)))
     if state and not todo and not stale:
         writer.abort()
@@ -431,7 +480,8 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
 
     files = {n: previous[n] for n in unchanged}
     dedup = Deduplicator(seen={f["sha256"]: n for n, f in files.items() if f.get("doc_id")},
-                         doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")})
+                         doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")},
+                         departments={f["doc_id"]: f.get("department", "") for f in files.values() if f.get("doc_id")})
     buffer: list[Tables] = []
     held = 0  # bytes of Arrow data in `buffer`
 
@@ -449,7 +499,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             doc, error = _first(result, "documents"), _first(result, "errors")
             entry = {"sha256": current.get(name), "doc_id": None}
             if doc is not None:
-                entry["doc_id"] = doc["doc_id"]
+                entry["doc_id"], entry["department"] = doc["doc_id"], doc["department"]
                 entry["partition"] = partition_dir(doc["fiscal_year"], doc["district"])
                 summary.extracted += 1
             if error is not None:
@@ -484,4 +534,4 @@ def _sha256(path: Path) -> str | None:
 
 __all__ = ["extract", "extract_to", "extract_bytes", "extract_tables", "extract_records", "extract_document",
            "extract_chunk", "Chunk", "document_tables", "document_records", "parse_document",
-           "merge", "list_documents", "Deduplicator", "RunSummary", "SUPPORTED_SUFFIXES"]
+           "merge", "list_documents", "source_name", "Deduplicator", "RunSummary", "SUPPORTED_SUFFIXES"]

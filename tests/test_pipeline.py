@@ -278,3 +278,44 @@ def test_workers_exit_cleanly_after_freezing(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "5"
     assert "leaked" not in run.stderr
+
+
+def test_subfolders_are_walked_and_source_file_is_the_relative_path(tmp_path):
+    """A downloaded tree (a folder per family): every file is found, source_file is its path relative to
+    the raw folder, a catalog row names it by that path, and a re-run extracts only what changed."""
+    from fiscal_nlp.pipeline import list_documents
+
+    raw, out = tmp_path / "raw", tmp_path / "out"
+    (raw / "wuhan" / "hanyang").mkdir(parents=True)
+    (raw / ".hidden").mkdir()
+    shutil.copy(seed_path("000"), raw / "wuhan" / "hanyang" / "a.txt")
+    shutil.copy(seed_path("004"), raw / "wuhan" / "b.txt")
+    shutil.copy(seed_path("002"), raw / "c.txt")
+    shutil.copy(seed_path("001"), raw / ".hidden" / "d.txt")
+    (raw / "wuhan" / "README.md").write_text("notes", encoding="utf-8")
+    assert [p.relative_to(raw).as_posix() for p in list_documents(raw)] == ["c.txt", "wuhan/b.txt", "wuhan/hanyang/a.txt"]
+
+    (raw / "catalog.csv").write_text("source_file,department\nwuhan/hanyang/a.txt,区大数据中心\n", encoding="utf-8")
+    assert extract_to(raw, out, jobs=1, progress=False).extracted == 3
+    docs = read_tables(out)["documents"].set_index("source_file")
+    assert sorted(docs.index) == ["c.txt", "wuhan/b.txt", "wuhan/hanyang/a.txt"]
+    assert docs.loc["wuhan/hanyang/a.txt", "department"] == "区大数据中心"
+    assert docs.loc["wuhan/b.txt", "department"] == "汉阳区大数据中心"
+
+    assert extract_to(raw, out, jobs=1, progress=False).up_to_date
+    f = raw / "wuhan" / "b.txt"
+    f.write_bytes(f.read_bytes() + "\n附：修订稿。\n".encode())
+    run = extract_to(raw, out, jobs=1, progress=False)
+    assert (run.extracted, run.unchanged) == (1, 2)
+    assert_same_tables(read_tables(out), extract(raw, progress=False))
+    # an output folder inside the tree is not read as documents
+    extract_to(raw, raw / "processed", jobs=1, progress=False)
+    assert len(list_documents(raw)) == 3
+
+
+def test_catalog_bare_names_match_only_a_unique_file(tmp_path):
+    from fiscal_nlp.pipeline import _catalog_rows
+
+    catalog = {"a.txt": {"department": "甲"}, "x/b.txt": {"department": "乙"}, "c.txt": {"department": "丙"}}
+    rows = _catalog_rows(catalog, ["x/a.txt", "x/b.txt", "y/b.txt", "x/c.txt", "y/c.txt"])
+    assert rows == {"x/a.txt": {"department": "甲"}, "x/b.txt": {"department": "乙"}}

@@ -28,6 +28,13 @@ class DocumentMeta:
     fiscal_year: int | None = None
     doc_kind: str | None = None  # "budget" | "final"
     unit: str | None = "万元"
+    province: str | None = None
+    city: str | None = None  # prefecture level (北京/上海/天津/重庆 for their districts)
+    county: str | None = None  # 区/县 (= district)
+    level: str | None = None  # province | city | county | township | central
+    scope: str | None = None  # 部门 | 单位
+    disclosure_id: str | None = None  # shared by a narrative file and its tables-only companion
+    tables_only: bool = False  # a companion file holding only the tables (公开01表 …)
 
 
 @dataclass

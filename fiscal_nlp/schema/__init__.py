@@ -52,6 +52,12 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("format", "str", doc="extension: text or pdf"),
         _c("n_lines", "int", doc="extension: lines (text) the parsers read"),
         _c("n_pages", "int", doc="extension: PDF pages, null for text"),
+        _c("province", "str", doc="extension: province as printed or implied by the city/county (上海市, 江苏省, 湖北省)"),
+        _c("city", "str", doc="extension: prefecture-level city (武汉市); for a municipality's districts the municipality (上海市)"),
+        _c("county", "str", doc="extension: 区/县 (普陀区); the same as district"),
+        _c("level", "str", doc="extension: province, city, county, township or central"),
+        _c("scope", "str", doc="extension: 部门 (department) or 单位 (unit) as the document says of itself"),
+        _c("disclosure_id", "str", doc="extension: shared by a narrative file and its tables-only companion"),
     ),
     "line_items": (
         _c("doc_id", "str", False),
