@@ -1,18 +1,30 @@
 """fiscal_nlp.validate: the audit finds every inconsistency the documents contain, and invents none.
 
-The expected findings (tests/golden/audit_findings.csv) were worked out by reading the
-seeds and doing the sums by hand, independently of the parser.
+The expected findings (tests/golden/audit_findings.csv for the tables, and
+tests/golden/narrative/checks_failed.csv for what the narrative says) were worked out by reading
+the seeds and doing the sums by hand, independently of the parser.
 """
 from __future__ import annotations
 
+import csv
+import math
+from decimal import Decimal
+from functools import lru_cache
+
 import pandas as pd
 import pytest
+import yaml
 
-from conftest import GOLDEN, load_doc
+from conftest import GOLDEN, SEEDS, load_doc
+from fiscal_nlp.ingest.document import Document, Line
+from fiscal_nlp.narrative import extract_rows
+from fiscal_nlp.schema import CHECK_IDS, SEVERITIES
 from fiscal_nlp.tables import extract_line_items
 from fiscal_nlp.validate import audit
+from fiscal_nlp.validate.compare import compare_amounts, judge_rate
 
 FINDINGS = pd.read_csv(GOLDEN / "audit_findings.csv", dtype={"doc": str})
+DOCS = sorted(SEEDS)
 
 
 def _audit(seed):
@@ -21,6 +33,39 @@ def _audit(seed):
     return audit(doc, li)
 
 
+@lru_cache(maxsize=None)
+def golden_line_items(seed: str) -> pd.DataFrame:
+    """The table rows of a seed as read by hand, or an empty frame (budget documents)."""
+    path = GOLDEN / f"line_items_{seed}.csv"
+    if not path.exists():
+        return pd.DataFrame()
+    df = pd.read_csv(path, dtype={"code": str})
+    df["doc_id"] = load_doc(seed).doc_id
+    return df
+
+
+@lru_cache(maxsize=None)
+def narrative_checks(seed: str, with_tables: bool = True) -> pd.DataFrame:
+    """The audit of a seed's narrative against its hand-read tables (no table identities)."""
+    doc = load_doc(seed)
+    li = golden_line_items(seed) if with_tables else pd.DataFrame()
+    rows = extract_rows(doc, li)
+    from fiscal_nlp.schema import conform
+    from fiscal_nlp.validate.narrative import narrative_findings
+    return conform("checks", [{"doc_id": doc.doc_id, **r} for r in narrative_findings(rows, li)])
+
+
+def _cell(value) -> str:
+    if value is None or value is pd.NA or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{float(value):.6f}"
+
+
+def _round(value) -> str:
+    return "" if _cell(value) == "" else f"{float(value):.2f}"
+
+
+# ------------------------------------------------------------------ tables
 @pytest.mark.parametrize("seed", ["000", "002", "003"])
 def test_audit_finds_every_table_inconsistency_and_invents_none(seed):
     checks = _audit(seed)
@@ -44,3 +89,80 @@ def test_every_identity_family_runs():
     checks = _audit("000")
     assert {"row_sum", "hierarchy_sum", "column_total", "cross_table_total"} <= set(checks["check"])
     assert checks["passed"].sum() >= 150  # verified identities are reported too, not only failures
+
+
+def test_row_identities_agree_with_the_copy_the_parser_reads():
+    """tables.yaml keeps the row identities for column placement; identities.yaml is the audit's."""
+    from fiscal_nlp.tables.spec import load_specs
+    from fiscal_nlp.validate.declared import load_declarations
+
+    specs, declared = load_specs()[0], load_declarations()
+    for key, spec in specs.items():
+        rules = declared.tables[key]
+        assert [i.text for i in spec.identities] == [i.text for i in rules.row], key
+        assert [i.text for i in spec.expenditure_identities] == [i.text for i in rules.row_expenditure], key
+
+
+# ------------------------------------------------------------------ narrative
+@pytest.mark.parametrize("seed", DOCS)
+def test_failed_narrative_checks_match_golden(seed):
+    checks = narrative_checks(seed)
+    failed = checks[~checks["passed"].astype(bool)]
+    got = sorted((r["check"], r["severity"], _round(r["expected"]), _round(r["found"]), _cell(r["source_line"]),
+                  _cell(r["related_line"])) for _, r in failed.iterrows())
+    with open(GOLDEN / "narrative" / "checks_failed.csv", encoding="utf-8", newline="") as fh:
+        want = sorted((r["check"], r["severity"], _round(r["expected"]), _round(r["found"]), _cell(r["source_line"]),
+                       _cell(r["related_line"])) for r in csv.DictReader(fh) if r["doc"] == seed)
+    assert got == want
+
+
+@pytest.mark.parametrize("seed", DOCS)
+def test_narrative_vs_table_only_with_tables(seed):
+    assert "narrative_vs_table" not in set(narrative_checks(seed, with_tables=False)["check"])
+    if len(golden_line_items(seed)):
+        assert (narrative_checks(seed)["check"] == "narrative_vs_table").sum() > 0
+
+
+@pytest.mark.parametrize("seed", DOCS)
+def test_check_rows_are_well_formed(seed):
+    checks = narrative_checks(seed)
+    assert set(checks["check"]) <= set(CHECK_IDS)
+    passed = checks["passed"].astype(bool)
+    assert checks.loc[passed, "severity"].isna().all()
+    assert set(checks.loc[~passed, "severity"]) <= set(SEVERITIES)
+    assert passed.sum() > 0  # what was verified is reported too
+
+
+def test_every_printed_rate_is_checked():
+    for seed in DOCS:
+        rows = extract_rows(load_doc(seed), golden_line_items(seed))
+        rated = {v["source_line"] for v in rows["variances"] if v["stated_rate"] is not None and v["budget"]}
+        checks = narrative_checks(seed)
+        assert rated <= set(checks[checks["check"] == "stated_rate"]["source_line"])
+
+
+def test_table_comparisons_report_both_numbers_and_lines():
+    checks = narrative_checks("003")
+    row = checks[(checks["check"] == "narrative_vs_table") & (checks["found"] == 4.9)].iloc[0]
+    assert (row["expected"], row["source_line"], row["related_line"], row["table_key"]) == (4.99, 489, 339, "gpb_basic")
+    assert not row["passed"] and row["severity"] == "error"
+
+
+# ------------------------------------------------------------------ how numbers are judged
+def test_rounding_severity_for_small_amount_gaps():
+    assert compare_amounts(Decimal("4.99"), Decimal("4.98")) == (False, "rounding")
+    assert compare_amounts(Decimal("4.99"), Decimal("4.96")) == (False, "error")
+    assert compare_amounts(Decimal("1492.009583"), Decimal("1492.01")) == (True, None)
+    # 99.9% of 239.99/240 passes: “240” may be anything in [239.5, 240.5]
+    assert judge_rate(Decimal("99.9"), Decimal("239.99"), Decimal("240"))[0]
+    # 239.99/240.00 = 99.996%: printed 99.9 only by truncation (passes), never 99.8
+    assert judge_rate(Decimal("99.9"), Decimal("239.99"), Decimal("240.00"))[0]
+    assert not judge_rate(Decimal("99.8"), Decimal("239.99"), Decimal("240.00"))[0]
+
+
+def test_percentages_are_compared_at_the_printed_precision():
+    # 9746.50 / 10210.34 = 95.4571…%: printed truncated (95.45) or rounded (95.46), both pass
+    assert judge_rate(Decimal("95.45"), Decimal("9746.50"), Decimal("10210.34"))[0]
+    assert judge_rate(Decimal("95.46"), Decimal("9746.50"), Decimal("10210.34"))[0]
+    assert not judge_rate(Decimal("95.44"), Decimal("9746.50"), Decimal("10210.34"))[0]
+    assert not judge_rate(Decimal("95.47"), Decimal("9746.50"), Decimal("10210.34"))[0]
