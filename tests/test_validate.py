@@ -166,3 +166,44 @@ def test_percentages_are_compared_at_the_printed_precision():
     assert judge_rate(Decimal("95.46"), Decimal("9746.50"), Decimal("10210.34"))[0]
     assert not judge_rate(Decimal("95.44"), Decimal("9746.50"), Decimal("10210.34"))[0]
     assert not judge_rate(Decimal("95.47"), Decimal("9746.50"), Decimal("10210.34"))[0]
+
+
+# ------------------------------------------------------------------ declared totals
+def _audit_text(seed: str, drop_line: int) -> pd.DataFrame:
+    """The audit of a seed with one printed line deleted (its tables re-read from the altered text)."""
+    from fiscal_nlp.ingest import identify, read_bytes
+
+    path = SEEDS[seed]
+    lines = path.read_bytes().decode("utf-8").split("\n")
+    assert lines[drop_line - 1].strip()
+    doc = read_bytes("\n".join(lines[:drop_line - 1] + lines[drop_line:]).encode("utf-8"), path.name)
+    identify(doc)
+    li, notes = extract_line_items(doc)
+    return audit(doc, li, table_checks=notes)
+
+
+def test_a_removed_total_row_is_a_finding_not_a_pass():
+    # seed 000 line 283 prints 人员经费合计 372.95 and 公用经费合计 13.48 (基本支出决算明细表)
+    assert "人员经费合计" in SEEDS["000"].read_text(encoding="utf-8").split("\n")[282]
+    whole, cut = _audit("000"), _audit_text("000", 283)
+    assert not whole["check"].eq("total_missing").any()
+    missing = cut[cut["check"] == "total_missing"]
+    assert set(missing["table_key"]) == {"gpb_basic"}
+    assert {"人员经费合计", "公用经费合计"} <= {w for d in missing["detail"] for w in ("人员经费合计", "公用经费合计") if w in d}
+    assert (missing["severity"] == "warning").all() and not missing["passed"].any()
+    # the identities the row carried are gone, and the audit says so instead of passing silently
+    assert len(cut[cut["check"] == "hierarchy_sum"]) < len(whole[whole["check"] == "hierarchy_sum"])
+
+
+def test_every_seed_prints_its_declared_totals():
+    for seed in ("000", "002", "003"):
+        assert not _audit(seed)["check"].eq("total_missing").any(), seed
+
+
+def test_a_removed_coded_total_row_is_a_finding():
+    # seed 000 line 154: 支出决算表 合计 2,785.73 / 386.43 / 2,399.30
+    assert SEEDS["000"].read_text(encoding="utf-8").split("\n")[153].startswith("合计")
+    cut = _audit_text("000", 154)
+    missing = cut[cut["check"] == "total_missing"]
+    assert list(missing["table_key"]) == ["expenditure"]
+    assert "合计" in missing["detail"].iloc[0] and "支出决算表" in missing["detail"].iloc[0]
