@@ -207,3 +207,76 @@ def test_a_removed_coded_total_row_is_a_finding():
     missing = cut[cut["check"] == "total_missing"]
     assert list(missing["table_key"]) == ["expenditure"]
     assert "合计" in missing["detail"].iloc[0] and "支出决算表" in missing["detail"].iloc[0]
+
+
+# ------------------------------------------------------------------ document-level checks
+def _document(texts: list[str], year: int = 2021, kind: str = "final") -> Document:
+    from fiscal_nlp.ingest.document import normalise
+
+    doc = Document("synthetic.txt", "0" * 64, [Line(normalise(t), i + 1) for i, t in enumerate(texts)])
+    doc.meta.doc_id, doc.meta.doc_kind, doc.meta.department, doc.meta.fiscal_year = "synthetic", kind, "某区数据中心", year
+    return doc
+
+
+def _document_checks(texts: list[str], year: int = 2021) -> pd.DataFrame:
+    doc = _document(texts, year)
+    return audit(doc, pd.DataFrame(), extract_rows(doc, pd.DataFrame()))
+
+
+def test_a_comparison_word_that_contradicts_its_own_figures_is_an_error():
+    checks = _document_checks([
+        "1.教育支出(类)。年初预算为120.00万元，支出决算为98.50万元，完成年初预算的82.08%，决算数大于预算数的主要原因是招生增加。",
+        "2.农林水支出(类)。年初预算为40.00万元，支出决算为52.00万元，完成年初预算的130%，决算数大于预算数的主要原因是追加防汛资金。",
+        "3.节能环保支出(类)。年初预算为10.00万元，支出决算为10.00万元，完成年初预算的100%，决算数小于预算数的主要原因是无。",
+    ])
+    rows = checks[checks["check"] == "stated_comparison"].sort_values("source_line")
+    assert list(rows["passed"]) == [False, True, False]
+    first = rows.iloc[0]
+    assert (first["severity"], first["expected"], first["found"], first["source_line"]) == ("error", 120.0, 98.5, 1)
+    assert "大于" in first["detail"] and "98.50" in first["detail"]
+
+
+def test_roughly_level_is_only_a_warning_when_far_off():
+    checks = _document_checks([
+        "1.教育支出(类)。年初预算为100.00万元，支出决算为97.00万元，完成年初预算的97%，决算数与预算数基本持平。",
+        "2.文化旅游体育与传媒支出(类)。年初预算为100.00万元，支出决算为60.00万元，完成年初预算的60%，决算数与预算数基本持平。",
+    ])
+    rows = checks[checks["check"] == "stated_comparison"].sort_values("source_line")
+    assert list(rows["passed"]) == [True, False] and rows.iloc[1]["severity"] == "warning"
+
+
+def test_a_heading_of_another_year_is_a_warning_naming_both_years():
+    checks = _document_checks(["某区数据中心2021年度部门决算", "目录", "2020年度部门决算表",
+                               "2021年收入比2020年决算数增加10.00万元。"])
+    rows = checks[checks["check"] == "year_mismatch"]
+    assert list(rows["source_line"]) == [3]  # the narrative comparison with 2020 is no heading
+    assert (rows["severity"] == "warning").all() and rows.iloc[0]["found"] == 2020 and rows.iloc[0]["expected"] == 2021
+
+
+def test_a_change_from_a_zero_base_has_no_percentage_to_check():
+    from fiscal_nlp.validate.narrative import check_changes, TableCells
+
+    change = {"metric": "公务接待费", "project": None, "current": Decimal("3.20"), "delta": Decimal("3.20"),
+              "pct": Decimal("100"), "source_line": 7}
+    rows = check_changes([change], TableCells(None))
+    assert [(r["check"], r["passed"]) for r in rows] == [("stated_change", True)]
+    assert "zero base" in rows[0]["detail"]
+
+
+def test_budget_lines_of_different_paths_are_different_projects():
+    from fiscal_nlp.validate.narrative import project_groups
+
+    names = ["一般公共服务支出(类)组织事务(款)一般行政管理事务(项)", "一般公共服务支出(类)宣传事务(款)一般行政管理事务(项)",
+             "一般公共服务支出(类)组织事务(款)一般行政管理事务(项)", "网上群众工作年度经费", "网上群众工作部年度费用"]
+    assert project_groups(names) == [0, 1, 0, 2, 2]
+    # codes decide when both mentions print one
+    assert project_groups(["数据平台运维", "数据平台运维"], ["42010523031T000000101", "42010523031T000000102"]) == [0, 1]
+
+
+def test_fiscal_only_identity_is_not_applied_to_the_all_funds_table():
+    from fiscal_nlp.validate.declared import load_declarations
+
+    declared = load_declarations()
+    basic = [r for r in declared.cross_table if "人员经费" in r.what]
+    assert basic and all(r.fiscal_only and {r.a.table, r.b.table} <= declared.fiscal_tables for r in basic)
+    assert "expenditure" not in declared.fiscal_tables

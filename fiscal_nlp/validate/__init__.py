@@ -61,7 +61,10 @@ def audit_document(doc, line_items: pd.DataFrame | pa.Table | None, narrative_ro
         out += table_findings(t)
     out += cross_table_findings(tables, declared)
     doubts = code_doubts(tables, declared)
-    out = _demote_doubtful(out, _doubtful_lines(reader_notes, doubts, line_items)) + doubts
+    # a row the identities themselves doubt (its own row_sum could not be judged) is doubtful for the rest
+    doubts += [f for f in out if f["check"] == "parse_doubt"]
+    out = [f for f in out if f["check"] != "parse_doubt"]
+    out = _demote_systematic(_demote_doubtful(out, _doubtful_lines(reader_notes, doubts, line_items))) + doubts
     if narrative_rows is not None:
         out += narrative_findings(narrative_rows, line_items)
     if document and hasattr(doc, "lines"):
@@ -99,5 +102,31 @@ def _demote_doubtful(findings: list[dict], doubtful: set[int]) -> list[dict]:
             rows = sorted(f["_lines"] & doubtful)
             f = {**f, "check": "parse_doubt", "severity": "warning",
                  "detail": f"{f['check']} not judged: line(s) {', '.join(map(str, rows))} may be misread — {f['detail']}"}
+        out.append(f)
+    return out
+
+
+SYSTEMATIC_MIN = 3  # failures of one identity family in one table before they are read as a reading fault
+
+
+def _demote_systematic(findings: list[dict]) -> list[dict]:
+    """A table that fails the same family of identity on most of its rows was misread (columns
+    shifted, split 类|款|项 codes taken for amounts), not printed wrong row after row: those
+    failures become `parse_doubt` warnings. Isolated failures stay errors."""
+    judged: dict[tuple, int] = {}
+    failed: dict[tuple, int] = {}
+    for f in findings:
+        key = (f["check"], f.get("table_key"))
+        judged[key] = judged.get(key, 0) + 1
+        if not f["passed"] and f["severity"] == "error":
+            failed[key] = failed.get(key, 0) + 1
+    systematic = {k for k, n in failed.items() if n >= SYSTEMATIC_MIN and 2 * n > judged[k]}
+    out = []
+    for f in findings:
+        key = (f["check"], f.get("table_key"))
+        if key in systematic and not f["passed"] and f["severity"] == "error":
+            f = {**f, "check": "parse_doubt", "severity": "warning",
+                 "detail": f"{f['check']} not judged: {failed[key]} of {judged[key]} such checks of this table fail, "
+                           f"so its columns are more likely misread than misprinted — {f['detail']}"}
         out.append(f)
     return out

@@ -53,14 +53,15 @@ def _judged(row: dict, stated, num, den) -> dict:
 
 def _hold_to_rounding(findings: list[dict]) -> list[dict]:
     """In a document that rounds its percentages (one only rounding explains), a percentage that
-    only truncation explains is a finding: the document contradicts its own convention."""
+    only truncation explains is reported as `rounding`: a last-digit slip against the document's
+    own convention, never an `error` (95.457 printed 95.45 is the ratio truncated)."""
     ways = [f["_printed_as"] for f in findings if "_printed_as" in f]
     if not any(w == {"rounded"} for w in ways):
         return findings
     out = []
     for f in findings:
         if f.get("_printed_as") == {"truncated"} and f["passed"]:
-            f = {**f, "passed": False, "severity": "error",
+            f = {**f, "passed": False, "severity": "rounding",
                  "detail": f["detail"] + " (the value truncated, where the document rounds its other percentages)"}
         out.append(f)
     return out
@@ -115,6 +116,11 @@ class TableCells:
         _, amount, line = rows[0]
         return Decimal(str(round(float(amount), 6))), int(line)
 
+    def row_line(self, table_key: str, item: str) -> int | None:
+        """The line of a printed row (any of its cells), None when the table has no such row."""
+        rows = self._by_item.get((table_key, item))
+        return int(rows[0][2]) if rows else None
+
     def cell(self, table_key: str, item: str, columns: tuple[str, ...] = ()):
         return self._pick(self._by_item.get((table_key, item), []), columns)
 
@@ -134,6 +140,12 @@ def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Dec
     if table_key not in cells.tables:
         return []
     if hit is None:
+        row_line = cells.row_line(table_key, label.split(" ")[1] if " " in label else "")
+        if row_line is not None and value != 0:
+            # the row is printed, the cell the narrative quotes is blank: one of the two is wrong
+            return [_row("narrative_vs_table", False, "warning", None, value,
+                         f"{what}: narrative {value} 万元 but table {label} is blank (row on line {row_line})",
+                         line, row_line, table_key)]
         return [_row("narrative_vs_table", False, "warning", None, value,
                      f"{what} ({value} 万元): no table cell {label} to compare with", line, None, table_key)]
     amount, table_line = hit

@@ -137,18 +137,48 @@ def table_findings(t: Table) -> list[dict]:
 
 
 def _row_identities(t: Table) -> list[dict]:
+    """Each printed row's identities. One whose total or every term is a column the table never
+    prints is not judged: that table (or what the reader took for it) has no such columns."""
     out = []
+    printed = {(it.side or ""): set() for it in t.items}
+    for it in t.items:
+        printed[it.side or ""].add(it.canon)
     for row, vals in t.rows():
+        columns = printed[row["side"]]
         for ident in t.rules.row_identities(row["side"] or None):
             if not ident.columns() & vals.keys():
                 continue
+            if ident.total not in columns or not {c for _, c in ident.terms} & columns:
+                continue
             expected = vals.get(ident.total, Decimal(0))
             found = expected + ident.gap(vals)
-            out.append(_with_lines(amount_finding(
+            row_finding = _with_lines(amount_finding(
                 "row_sum", expected, found,
                 f"{table_name(t.key)} line {row['source_line']} {_label(row)}: {ident.text}",
-                t.key, int(row["source_line"])), [row["source_line"]]))
+                t.key, int(row["source_line"])), [row["source_line"]])
+            doubt = _row_doubt(ident, vals, found - expected)
+            if doubt and row_finding["severity"] == "error":
+                row_finding.update(check="parse_doubt", severity="warning",
+                                   detail=f"row_sum not judged: {doubt} — {row_finding['detail']}")
+            out.append(row_finding)
     return out
+
+
+def _row_doubt(ident, vals: dict[str, Decimal], gap: Decimal) -> str | None:
+    """Why a failed row identity more likely shows a misread row than a misprinted one, or None.
+
+    The total's cell is blank while parts are printed (a row split over two lines), or the gap is
+    exactly one part's cell (a 其中 “of which” column read as a national column, or a cell placed twice).
+    """
+    if gap == 0:
+        return None
+    if ident.total not in vals:
+        return f"the row prints parts but no {ident.total} (a row split or shifted by the reader?)"
+    for _, column in ident.terms:
+        if column in vals and vals[column] != 0 and abs(gap) == abs(vals[column]):
+            return (f"the gap is exactly the {column} cell ({vals[column]}): an “其中” (of which) column read as "
+                    f"{column}, or a cell placed twice?")
+    return None
 
 
 def _hierarchy(t: Table) -> list[dict]:
@@ -341,6 +371,20 @@ def code_doubts(tables: dict[str, Table], declarations: Declarations | None = No
         for it in t.items:
             if it.code is not None and not valid.match(it.code):
                 bad.setdefault(it.code, it.line)
+        rows_of: dict[tuple, set[int]] = {}
+        for it in t.items:
+            if it.code is not None:
+                rows_of.setdefault((it.side, it.code), set()).add(it.line)
+        for it in t.items:
+            if it.code is None and it.item in ("合计", "总计"):
+                rows_of.setdefault((it.side, it.item), set()).add(it.line)
+        for (side, code), lines in rows_of.items():
+            if len(lines) > 1 and code not in bad:
+                # a national table prints each code once: several rows with one code are misread rows
+                out.append(_with_lines(finding(
+                    "parse_doubt", False, "warning", None, None,
+                    f"{table_name(t.key)}: row {code} on {len(lines)} lines (lines {', '.join(map(str, sorted(lines)))}); "
+                    f"identities that use these rows are not judged", min(lines), None, t.key), lines))
         for code, line in bad.items():
             lines = {it.line for it in t.items if it.code == code}
             out.append(_with_lines(finding(
