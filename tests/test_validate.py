@@ -280,3 +280,35 @@ def test_fiscal_only_identity_is_not_applied_to_the_all_funds_table():
     basic = [r for r in declared.cross_table if "人员经费" in r.what]
     assert basic and all(r.fiscal_only and {r.a.table, r.b.table} <= declared.fiscal_tables for r in basic)
     assert "expenditure" not in declared.fiscal_tables
+
+
+def test_a_ruled_but_empty_page_is_not_a_scan(tmp_path):
+    """ocr_needed only for pages that hold an image: a page of bare ruling lines is blank."""
+    import pdf_factory
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+    from reportlab.lib.utils import ImageReader
+    from PIL import Image
+
+    from fiscal_nlp.pipeline import extract_document
+
+    text = [ln for ln in SEEDS["000"].read_text("utf-8").splitlines() if ln.strip() and "\t" not in ln][:40]
+    path = tmp_path / "ruled-blank.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    for page in range(4):
+        c.setFont(pdf_factory.FONT, pdf_factory.TEXT_SIZE)
+        if page == 1:  # an empty form: ruling lines only
+            for i in range(12):
+                c.line(60, 700 - 40 * i, 520, 700 - 40 * i)
+        elif page == 2:  # a scanned insert
+            c.drawImage(ImageReader(Image.new("RGB", (50, 50), "gray")), 100, 300, width=300, height=300)
+        else:
+            y = A4[1] - pdf_factory.MARGIN
+            for line in text[page * 10:page * 10 + 10]:
+                c.drawString(pdf_factory.MARGIN, y, pdf_factory.clean_markup(line)[:40])
+                y -= pdf_factory.TEXT_LEADING
+        c.showPage()
+    c.save()
+    checks = extract_document(path)["checks"]
+    ocr = checks[checks["check"] == "ocr_needed"]
+    assert len(ocr) == 1 and "page(s) 3 " in ocr.iloc[0]["detail"]

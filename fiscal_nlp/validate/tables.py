@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ..schema import column_lists
 from ..tables.spec import TableSpec, load_specs
-from .compare import amount_finding, dec, finding
+from .compare import TOLERANCE, amount_finding, dec, finding
 from .declared import CrossRule, Cell, Declarations, TableRules, load_declarations
 
 _NUMBERED = re.compile(r"^[一二三四五六七八九十]+、")
@@ -133,7 +133,16 @@ def table_findings(t: Table) -> list[dict]:
         out += _two_sided_totals(t)
     if t.rules.blocks:
         out += _blocks(t)
-    return out + _missing_totals(t)
+    missing = _missing_totals(t)
+    sides = {it.side for it in t.items}
+    wanted = len(t.rules.totals) + sum(len(v) for side, v in t.rules.side_totals.items() if side in sides)
+    if wanted and len(missing) == wanted:
+        # not one of its total rows was read: what the reader took for this table's rows is unproven
+        for f in out:
+            if not f["passed"] and f["severity"] == "error":
+                f.update(check="parse_doubt", severity="warning",
+                         detail=f"{f['check']} not judged: none of the table's total rows was read — {f['detail']}")
+    return out + missing
 
 
 def _row_identities(t: Table) -> list[dict]:
@@ -175,7 +184,7 @@ def _row_doubt(ident, vals: dict[str, Decimal], gap: Decimal) -> str | None:
     if ident.total not in vals:
         return f"the row prints parts but no {ident.total} (a row split or shifted by the reader?)"
     for _, column in ident.terms:
-        if column in vals and vals[column] != 0 and abs(gap) == abs(vals[column]):
+        if column in vals and vals[column] != 0 and abs(abs(gap) - abs(vals[column])) <= TOLERANCE:
             return (f"the gap is exactly the {column} cell ({vals[column]}): an “其中” (of which) column read as "
                     f"{column}, or a cell placed twice?")
     return None
