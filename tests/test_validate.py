@@ -312,3 +312,26 @@ def test_a_ruled_but_empty_page_is_not_a_scan(tmp_path):
     checks = extract_document(path)["checks"]
     ocr = checks[checks["check"] == "ocr_needed"]
     assert len(ocr) == 1 and "page(s) 3 " in ocr.iloc[0]["detail"]
+
+
+def test_a_quoted_cell_the_table_leaves_blank_is_a_warning_naming_the_row():
+    from fiscal_nlp.validate.narrative import TableCells, check_facts
+
+    # seed 002 line 865: the “三公” table prints 预算数 2.00 and leaves every 决算数 cell blank
+    cells = TableCells(golden_line_items("002"))
+    fact = {"key": "three_public_actual", "value": Decimal("1.50"), "unit": "万元", "source_line": 9, "_span": (0, 1)}
+    rows = [r for r in check_facts([fact], cells) if r["check"] == "narrative_vs_table"]
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["passed"], row["severity"], row["found"], row["related_line"]) == (False, "warning", 1.5, 865)
+    assert "blank" in row["detail"] and "1.50" in row["detail"]
+    # a narrative 0.00 agrees with the blank cell
+    zero = {**fact, "value": Decimal("0.00")}
+    assert all(r["passed"] for r in check_facts([zero], cells) if r["check"] == "narrative_vs_table")
+
+
+def test_narrative_three_public_budget_is_compared_with_the_table():
+    checks = narrative_checks("002")
+    row = checks[(checks["check"] == "narrative_vs_table") & (checks["table_key"] == "three_public")
+                 & (checks["expected"] == 2.0)]
+    assert len(row) == 1 and row.iloc[0]["passed"] and row.iloc[0]["related_line"] == 865

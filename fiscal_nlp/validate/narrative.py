@@ -118,10 +118,15 @@ class TableCells:
 
     def row_line(self, table_key: str, item: str) -> int | None:
         """The line of a printed row (any of its cells), None when the table has no such row."""
-        rows = self._by_item.get((table_key, item))
+        rows = (self._by_item.get((table_key, item)) if item != "*" else
+                [r for (key, _), cells in self._by_item.items() if key == table_key for r in cells])
         return int(rows[0][2]) if rows else None
 
     def cell(self, table_key: str, item: str, columns: tuple[str, ...] = ()):
+        """A cell by row label (`*`: any row of the table) and the first of `columns` it prints."""
+        if item == "*":
+            rows = [r for (key, _), cells in self._by_item.items() if key == table_key for r in cells]
+            return self._pick(rows, columns)
         return self._pick(self._by_item.get((table_key, item), []), columns)
 
     def coded(self, code: str):
@@ -141,7 +146,11 @@ def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Dec
         return []
     if hit is None:
         row_line = cells.row_line(table_key, label.split(" ")[1] if " " in label else "")
-        if row_line is not None and value != 0:
+        if row_line is not None and value == 0:
+            return [_row("narrative_vs_table", True, None, None, value,
+                         f"{what}: narrative {value} 万元, table {label} blank (row on line {row_line})",
+                         line, row_line, table_key)]
+        if row_line is not None:
             # the row is printed, the cell the narrative quotes is blank: one of the two is wrong
             return [_row("narrative_vs_table", False, "warning", None, value,
                          f"{what}: narrative {value} 万元 but table {label} is blank (row on line {row_line})",
@@ -156,7 +165,7 @@ def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Dec
 
 def _vs_table(cells: TableCells, name: str, value: Decimal, line: int, what: str) -> list[dict]:
     table_key, item, columns = TABLE_CELLS[name]
-    label = f"{table_key} {item} {'/'.join(columns)}".strip()
+    label = f"{table_key} {item} {'/'.join(columns)}".strip()  # “*”: the table's row, whatever its label
     return _compare_cell(cells, table_key, label, cells.cell(table_key, item, columns), value, line, what)
 
 
