@@ -59,6 +59,7 @@ class NarrativeCell:
     table: str
     item: str
     columns: tuple[str, ...] = ()
+    scope_may_differ: bool = False  # the figure may cover other money than the cell: a gap is a warning
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,8 @@ def load_declarations() -> Declarations:
             families[key, family] = _table_rules(key, {**{k: v for k, v in spec.items() if k != "families"}, **override})
     cross = tuple(CrossRule(r["what"], _cell(r["a"]), _cell(r["b"]), bool(r.get("fiscal_only")), bool(r.get("per_class")))
                   for r in raw.get("cross_table", ()))
-    cells = {normalise(k): NarrativeCell(v["table"], normalise(v["item"]), tuple(normalise(c) for c in v.get("columns", ())))
+    cells = {normalise(k): NarrativeCell(v["table"], normalise(v["item"]), tuple(normalise(c) for c in v.get("columns", ())),
+                                         bool(v.get("scope_may_differ")))
              for k, v in raw.get("narrative_cells", {}).items()}
     return Declarations(tables, families, cross, frozenset(raw.get("fiscal_tables", ())), cells,
                         re.compile(raw["functional_classes"]), re.compile(raw["economic_classes"]))

@@ -73,6 +73,7 @@ def table_cells() -> dict[str, tuple[str, str, tuple[str, ...]]]:
 
 
 TABLE_CELLS = table_cells()
+LOOSE_CELLS = {k for k, c in load_declarations().narrative_cells.items() if c.scope_may_differ}
 
 
 # ---------------------------------------------------------------- tables
@@ -166,7 +167,12 @@ def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Dec
 def _vs_table(cells: TableCells, name: str, value: Decimal, line: int, what: str) -> list[dict]:
     table_key, item, columns = TABLE_CELLS[name]
     label = f"{table_key} {item} {'/'.join(columns)}".strip()  # “*”: the table's row, whatever its label
-    return _compare_cell(cells, table_key, label, cells.cell(table_key, item, columns), value, line, what)
+    out = _compare_cell(cells, table_key, label, cells.cell(table_key, item, columns), value, line, what)
+    if name in LOOSE_CELLS:
+        for r in out:
+            if r["severity"] == "error":
+                r.update(severity="warning", detail=r["detail"] + " (the statement may cover other money than the table)")
+    return out
 
 
 # ---------------------------------------------------------------- per table
