@@ -19,7 +19,7 @@ from .compare import finding
 # A title line: the year leads it (after at most a department name), and it names the disclosure or a table.
 _TITLE_YEAR = re.compile(r"^[^，。,；;：:（(比与较]{0,30}?(?P<year>(?:19|20)\d{2})\s*年度?[^，。,；;]{0,24}?"
                          r"(?:部门|单位)?(?:决算|预算)(?:公开|报告|表|情况说明|编制说明)?")
-_NOT_A_TITLE = re.compile(r"比|与|较|相比|上年|以前|截至|截止|执行数|万元|%")
+_NOT_A_TITLE = re.compile(r"比|与|较|相比|上年|以前|截至|截止|执行|调整|万元|%")
 _COMPARISON = re.compile(
     r"决算数?(?P<word>大于|小于|高于|低于|超过|等于|少于|多于)(?:年初)?预算数?"
     r"|决算数?与(?:年初)?预算数?(?P<flat>基本持平|持平|相等|一致|相同)")
