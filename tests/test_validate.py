@@ -349,3 +349,56 @@ def test_the_whole_audit_finds_the_documented_narrative_inconsistencies(seed):
     # project findings compare two mentions: either may be the first
     missed = {(e, f) for e, f in want if (e, f) not in got and (f, e) not in got}
     assert not missed
+
+
+# ------------------------------------------------------------------ parse doubts are warnings
+def _altered_000(line: int, column: str, amount: float) -> pd.DataFrame:
+    """Seed 000's hand-read line_items with one 支出决算表 cell printed otherwise."""
+    li = golden_line_items("000").copy()
+    hit = (li["source_line"] == line) & (li["column"] == column) & (li["table_key"] == "expenditure")
+    assert hit.sum() == 1
+    li.loc[hit, "amount"] = amount
+    return li
+
+
+def _failed(checks: pd.DataFrame) -> pd.DataFrame:
+    return checks[~checks["passed"].astype(bool)]
+
+
+def test_a_misprinted_cell_is_an_error_and_a_doubted_row_a_parse_doubt():
+    doc = load_doc("000")
+    # 支出决算表 line 155: 201 本年支出合计 2729.12 = 基本 335.75 + 项目 2393.37; print 2793.37 instead
+    li = _altered_000(155, "项目支出", 2793.37)
+    plain = _failed(audit(doc, li))
+    assert {"row_sum", "hierarchy_sum"} <= set(plain.loc[plain["severity"] == "error", "check"])
+    note = {"doc_id": doc.doc_id, "check": "table_parse", "passed": False, "severity": "warning", "expected": None,
+            "found": None, "detail": "expenditure: row 201: the numbers fit in more than one column order",
+            "table_key": "expenditure", "source_line": 155}
+    doubted = _failed(audit(doc, li, table_checks=[note]))
+    assert "error" not in set(doubted["severity"])
+    row = doubted[(doubted["check"] == "parse_doubt") & (doubted["source_line"] == 155)].iloc[0]
+    assert row["severity"] == "warning" and "row_sum" in row["detail"] and "155" in row["detail"]
+    assert (row["expected"], row["found"]) == (2729.12, 3129.12)  # both values kept
+    # the reader's own note is kept, as a warning
+    assert ((doubted["check"] == "table_parse") & (doubted["source_line"] == 155)).any()
+    # a `verified` flag that is false marks the row the same way
+    flagged = li.assign(verified=li["source_line"] != 155)
+    assert "error" not in set(_failed(audit(doc, flagged))["severity"])
+
+
+def test_a_code_no_classification_has_is_a_parse_doubt():
+    doc = load_doc("000")
+    li = golden_line_items("000")
+    junk = pd.DataFrame([{"table_key": "expenditure", "side": None, "code": "390", "item": "140.45万元),其中", "level": 1,
+                          "column": "本年支出合计", "amount": 2021.0, "source_line": 170, "doc_id": doc.doc_id}])
+    checks = _failed(audit(doc, pd.concat([li, junk], ignore_index=True)))
+    assert "error" not in set(checks["severity"])
+    assert checks[checks["check"] == "parse_doubt"]["detail"].str.contains("390").any()
+
+
+def test_template_families_override_a_tables_identities():
+    from fiscal_nlp.validate.declared import load_declarations
+
+    declared = load_declarations()
+    assert [i.text for i in declared.rules("gov_fund", "budget").row] == ["小计 = 基本支出 + 项目支出"]
+    assert len(declared.rules("gov_fund", "final").row) == 2 and declared.rules("gov_fund", None).row == declared.tables["gov_fund"].row
