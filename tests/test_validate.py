@@ -166,6 +166,9 @@ def test_percentages_are_compared_at_the_printed_precision():
     assert judge_rate(Decimal("95.46"), Decimal("9746.50"), Decimal("10210.34"))[0]
     assert not judge_rate(Decimal("95.44"), Decimal("9746.50"), Decimal("10210.34"))[0]
     assert not judge_rate(Decimal("95.47"), Decimal("9746.50"), Decimal("10210.34"))[0]
+    # seed 002 line 1009: 卫生健康 23.47 of 2,533.25 万元 = 0.9265%, printed 0.92 (truncated): no finding
+    assert judge_rate(Decimal("0.92"), Decimal("23.47"), Decimal("2533.25"))[0]
+    assert not judge_rate(Decimal("0.91"), Decimal("23.47"), Decimal("2533.25"))[0]
 
 
 # ------------------------------------------------------------------ declared totals

@@ -5,9 +5,7 @@ Amounts are compared exactly, in cents (Decimal): equal passes; a gap up to
 more is `error`. A printed percentage is compared at its printed precision: it passes when some
 value of the ratio its printed amounts allow (each amount ± half a unit of its last digit) rounds
 *or truncates* to it (95.457 printed as 95.45 passes). A miss is `rounding` when the numerator the
-printed rate implies is within `ROUNDING_TOLERANCE_WAN` of the printed one, else `error`. A
-document that shows it rounds (a percentage only rounding explains) is held to it: there, a
-percentage only truncation explains is a finding (`narrative.py`).
+printed rate implies is within `ROUNDING_TOLERANCE_WAN` of the printed one, else `error`.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ import pyarrow as pa
 from ..ingest.document import compact
 from ..narrative.text import JoinedText
 from ..schema import column_lists
-from .compare import compare_amounts, half_unit, judge_rate, printed_as
+from .compare import compare_amounts, half_unit, judge_rate
 from .compare import finding as _row
 from .declared import load_declarations
 
@@ -43,28 +43,6 @@ _NAME_NOISE = re.compile(r"[“”\"'《》\s]")
 _NAME_SIMILARITY = 0.85
 # A name printed as a classification path: “一般公共服务支出(类)组织事务(款)一般行政管理事务(项)”.
 _PATH = re.compile(r"[(（](?:类|款|项)[)）]")
-
-
-def _judged(row: dict, stated, num, den) -> dict:
-    """`row` (a judged percentage) tagged with how its printed value can come from num/den."""
-    row["_printed_as"] = printed_as(stated, num, den) if den else frozenset()
-    return row
-
-
-def _hold_to_rounding(findings: list[dict]) -> list[dict]:
-    """In a document that rounds its percentages (one only rounding explains), a percentage that
-    only truncation explains is reported as `rounding`: a last-digit slip against the document's
-    own convention, never an `error` (95.457 printed 95.45 is the ratio truncated)."""
-    ways = [f["_printed_as"] for f in findings if "_printed_as" in f]
-    if not any(w == {"rounded"} for w in ways):
-        return findings
-    out = []
-    for f in findings:
-        if f.get("_printed_as") == {"truncated"} and f["passed"]:
-            f = {**f, "passed": False, "severity": "rounding",
-                 "detail": f["detail"] + " (the value truncated, where the document rounds its other percentages)"}
-        out.append(f)
-    return out
 
 
 def table_cells() -> dict[str, tuple[str, str, tuple[str, ...]]]:
@@ -182,9 +160,9 @@ def check_variances(variances: list[dict], cells: TableCells) -> list[dict]:
         what = f"variance {v['subject']}"
         if v["stated_rate"] is not None and v["budget"]:
             passed, severity, computed = judge_rate(v["stated_rate"], v["actual"], v["budget"])
-            out.append(_judged(_row("stated_rate", passed, severity, computed, v["stated_rate"],
-                                    f"{what}: printed rate {v['stated_rate']}% vs {v['actual']}/{v['budget']}",
-                                    v["source_line"]), v["stated_rate"], v["actual"], v["budget"]))
+            out.append(_row("stated_rate", passed, severity, computed, v["stated_rate"],
+                            f"{what}: printed rate {v['stated_rate']}% vs {v['actual']}/{v['budget']}",
+                            v["source_line"]))
         if v["code"]:
             out += _compare_cell(cells, "gpb_expenditure", f"gpb_expenditure {v['code']}", cells.coded(v["code"]),
                                  v["actual"], v["source_line"], f"{what} 支出决算")
@@ -207,9 +185,9 @@ def check_changes(changes: list[dict], cells: TableCells) -> list[dict]:
             passed, severity, computed = judge_rate(c["pct"], c["delta"], base)
             if (c["pct"] < 0) != (c["delta"] < 0):
                 passed, severity = False, "error"
-            out.append(_judged(_row("stated_change", passed, severity, math.copysign(computed, float(c["delta"])),
-                                    c["pct"], f"{what}: printed {c['pct']}% vs {c['delta']}/({c['current']}-({c['delta']}))",
-                                    c["source_line"]), c["pct"], c["delta"], base))
+            out.append(_row("stated_change", passed, severity, math.copysign(computed, float(c["delta"])), c["pct"],
+                            f"{what}: printed {c['pct']}% vs {c['delta']}/({c['current']}-({c['delta']}))",
+                            c["source_line"]))
         if c.get("_prior") is not None and not c.get("_derived") and c["current"] is not None:
             expected = c["current"] - c["_prior"]
             passed, severity = compare_amounts(expected, c["delta"])
@@ -241,9 +219,9 @@ def check_facts(facts: list[dict], cells: TableCells) -> list[dict]:
             budget, executed = sib.get("overall_budget"), sib.get("overall_executed")
             if budget and executed and budget["value"]:
                 passed, severity, computed = judge_rate(f["value"], executed["value"], budget["value"])
-                out.append(_judged(_row("stated_rate", passed, severity, computed, f["value"],
-                                        f"department execution rate {f['value']}% vs {executed['value']}/{budget['value']}",
-                                        f["source_line"]), f["value"], executed["value"], budget["value"]))
+                out.append(_row("stated_rate", passed, severity, computed, f["value"],
+                                f"department execution rate {f['value']}% vs {executed['value']}/{budget['value']}",
+                                f["source_line"]))
         if f["key"] in TABLE_CELLS and f["unit"] == "万元":
             out += _vs_table(cells, f["key"], f["value"], f["source_line"], f"fact {f['key']}")
     return out
@@ -262,9 +240,9 @@ def _check_share(facts: list[dict], share: dict, cells: TableCells, slipped: lis
     if part is None or base_value is None or not base_value:
         return []
     passed, severity, computed = judge_rate(share["value"], part["value"], base_value)
-    return [_judged(_row("stated_share", passed, severity, computed, share["value"],
-                         f"{share['key']}: printed {share['value']}% vs {part['value']}/{share['_base']} {base_value}{note}",
-                         share["source_line"], base_line), share["value"], part["value"], base_value)]
+    return [_row("stated_share", passed, severity, computed, share["value"],
+                 f"{share['key']}: printed {share['value']}% vs {part['value']}/{share['_base']} {base_value}{note}",
+                 share["source_line"], base_line)]
 
 
 def _check_procurement(facts: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -339,9 +317,9 @@ def check_projects(projects: list[dict]) -> list[dict]:
     for p in projects:
         if p["stated_rate"] is not None and p["budget"] and p["executed"] is not None:
             passed, severity, computed = judge_rate(p["stated_rate"], p["executed"], p["budget"])
-            out.append(_judged(_row("stated_rate", passed, severity, computed, p["stated_rate"],
-                                    f"{p['source_kind']} {p['name']}: printed rate {p['stated_rate']}% vs "
-                                    f"{p['executed']}/{p['budget']}", p["source_line"]), p["stated_rate"], p["executed"], p["budget"]))
+            out.append(_row("stated_rate", passed, severity, computed, p["stated_rate"],
+                            f"{p['source_kind']} {p['name']}: printed rate {p['stated_rate']}% vs "
+                            f"{p['executed']}/{p['budget']}", p["source_line"]))
         if p["name"] is None:
             out.append(_row("project_name_missing", False, "warning", None, p["budget"],
                             f"{p['source_kind']} form without a project name (budget {p['budget']})", p["source_line"]))
@@ -417,4 +395,4 @@ def narrative_findings(rows: dict, line_items: pd.DataFrame | pa.Table | None) -
            + check_facts(rows["facts"], cells) + check_projects(rows["projects"]))
     if rows.get("_text") is not None:
         out += check_unparsed(rows["_text"], spans)
-    return [{k: v for k, v in f.items() if k != "_printed_as"} for f in _hold_to_rounding(out)]
+    return out
