@@ -98,7 +98,10 @@ def test_row_identities_agree_with_the_copy_the_parser_reads():
 
     specs, declared = load_specs()[0], load_declarations()
     for key, spec in specs.items():
-        rules = declared.tables[key]
+        rules = declared.tables.get(key)
+        if rules is None:  # a table the audit has no identities for: then the parser has none either
+            assert not spec.identities and not spec.expenditure_identities, f"declare {key}'s identities in identities.yaml"
+            continue
         assert [i.text for i in spec.identities] == [i.text for i in rules.row], key
         assert [i.text for i in spec.expenditure_identities] == [i.text for i in rules.row_expenditure], key
 
