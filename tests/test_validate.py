@@ -13,7 +13,6 @@ from functools import lru_cache
 
 import pandas as pd
 import pytest
-import yaml
 
 from conftest import GOLDEN, SEEDS, load_doc
 from fiscal_nlp.ingest.document import Document, Line
@@ -408,3 +407,18 @@ def test_template_families_override_a_tables_identities():
     declared = load_declarations()
     assert [i.text for i in declared.rules("gov_fund", "budget").row] == ["小计 = 基本支出 + 项目支出"]
     assert len(declared.rules("gov_fund", "final").row) == 2 and declared.rules("gov_fund", None).row == declared.tables["gov_fund"].row
+
+
+def test_a_narrative_figure_against_a_doubted_row_is_a_parse_doubt():
+    doc = load_doc("003")
+    li = golden_line_items("003")
+    rows = extract_rows(doc, li)
+    plain = _failed(audit(doc, li, rows))
+    # 情况说明 公用经费 4.9 (L489) vs 基本支出决算明细表 公用经费合计 4.99 (L339): the document's own gap
+    hit = plain[(plain["check"] == "narrative_vs_table") & (plain["found"] == 4.9)]
+    assert list(hit["severity"]) == ["error"] and list(hit["related_line"]) == [339]
+    note = {"doc_id": doc.doc_id, "check": "table_parse", "passed": False, "severity": "warning", "expected": None,
+            "found": None, "detail": "gpb_basic: numbers without a row label", "table_key": "gpb_basic", "source_line": 339}
+    doubted = _failed(audit(doc, li, rows, table_checks=[note]))
+    hit = doubted[doubted["found"] == 4.9]
+    assert list(hit["check"]) == ["parse_doubt"] and list(hit["severity"]) == ["warning"]

@@ -64,9 +64,13 @@ def audit_document(doc, line_items: pd.DataFrame | pa.Table | None, narrative_ro
     # a row the identities themselves doubt (its own row_sum could not be judged) is doubtful for the rest
     doubts += [f for f in out if f["check"] == "parse_doubt"]
     out = [f for f in out if f["check"] != "parse_doubt"]
-    out = _demote_systematic(_demote_doubtful(out, _doubtful_lines(reader_notes, doubts, line_items))) + doubts
+    doubtful = _doubtful_lines(reader_notes, doubts, line_items)
+    out = _demote_systematic(_demote_doubtful(out, doubtful)) + doubts
     if narrative_rows is not None:
-        out += narrative_findings(narrative_rows, line_items)
+        # a narrative figure compared with a doubted table row proves nothing about the document either
+        narrative = [{**f, "_lines": frozenset([f["related_line"]])} if f["check"] == "narrative_vs_table"
+                     and f.get("related_line") is not None else f for f in narrative_findings(narrative_rows, line_items)]
+        out += _demote_doubtful(narrative, doubtful)
     if document and hasattr(doc, "lines"):
         out += document_findings(doc, tables, narrative_rows, reader_notes)
     out = reader_notes + out
