@@ -422,3 +422,18 @@ def test_a_narrative_figure_against_a_doubted_row_is_a_parse_doubt():
     doubted = _failed(audit(doc, li, rows, table_checks=[note]))
     hit = doubted[doubted["found"] == 4.9]
     assert list(hit["check"]) == ["parse_doubt"] and list(hit["severity"]) == ["warning"]
+
+
+@pytest.mark.parametrize("metric", ["收、支总计", "收入支出总计", "财政拨款收入支出总计"])
+def test_narrative_grand_totals_are_compared_with_the_summary_tables(metric):
+    from fiscal_nlp.validate.narrative import TableCells, check_changes
+
+    # seed 000's summary tables print 总计 2,785.73 (收入支出决算总表) and 2,784.51 (财政拨款收入支出决算总表)
+    cells = TableCells(golden_line_items("000"))
+    table = "fiscal_summary" if metric.startswith("财政拨款") else "summary"
+    total = cells.cell(table, "总计")[0]
+    change = {"metric": metric, "project": None, "current": total + Decimal("1.00"), "delta": Decimal("10.00"),
+              "pct": None, "source_line": 5}
+    rows = [r for r in check_changes([change], cells) if r["check"] == "narrative_vs_table"]
+    assert len(rows) == 1 and rows[0]["table_key"] == table
+    assert (rows[0]["severity"], rows[0]["expected"], rows[0]["found"]) == ("error", float(total), float(total) + 1.0)
