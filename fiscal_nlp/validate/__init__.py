@@ -73,8 +73,23 @@ def audit_document(doc, line_items: pd.DataFrame | pa.Table | None, narrative_ro
         out += _demote_doubtful(narrative, doubtful)
     if document and hasattr(doc, "lines"):
         out += document_findings(doc, tables, narrative_rows, reader_notes)
-    out = reader_notes + out
+    out = _with_pages(doc, reader_notes + out)
     return [{"doc_id": doc_id, **{k: v for k, v in r.items() if k not in ("_lines", "doc_id")}} for r in out]
+
+
+def _with_pages(doc, findings: list[dict]) -> list[dict]:
+    """For a PDF, the detail of a failed check also names the page of each line it cites."""
+    page_of = {line.number: line.page for line in getattr(doc, "lines", ()) if line.page is not None}
+    if not page_of:
+        return findings
+    out = []
+    for f in findings:
+        pages = [f"line {n} p{page_of[n]}" for n in (f.get("source_line"), f.get("related_line"))
+                 if n is not None and n in page_of]
+        if pages and not f["passed"]:
+            f = {**f, "detail": f"{f['detail']} [{'; '.join(pages)}]"}
+        out.append(f)
+    return out
 
 
 def _reader_note(row: dict) -> dict:
