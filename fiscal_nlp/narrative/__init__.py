@@ -81,15 +81,16 @@ def extract_narrative(doc: Document, line_items: pd.DataFrame | None = None, *, 
     """Extract the narrative tables of one document, each conformed to the data contract.
 
     `line_items` (the contract's table rows for this document) may be empty: codes then stay
-    null and table comparisons are skipped. Example: `extract_narrative(doc, pd.DataFrame())["variances"]`.
+    null. Example: `extract_narrative(doc, pd.DataFrame())["variances"]`.
     """
     return {name: conform(name, rows) for name, rows in narrative_records(doc, line_items, taxonomy, themes).items()}
 
 
 def narrative_records(doc: Document, line_items: pd.DataFrame | pa.Table | None = None, taxonomy: Taxonomy | None = None,
                       themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
-    """The narrative tables as contract records (what `extract_narrative` conforms; the driver
-    converts them to Arrow instead). `line_items` may be this document's Arrow table."""
+    """The narrative tables as contract records (what `extract_narrative` conforms). `line_items`
+    may be this document's Arrow table. The driver calls `extract_rows` and `public_records` itself,
+    so the audit reads the same rows with their internals."""
     return public_records(doc, extract_rows(doc, line_items, taxonomy, themes))
 
 
