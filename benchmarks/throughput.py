@@ -89,8 +89,8 @@ def stage_split(corpus: Path, sample: int, profile: str | None) -> dict[str, flo
 
     split = dict.fromkeys(("read", "tables", "narrative", "audit", "other", "to Arrow + pack", "spill"), 0.0)
     stages = ((fiscal_nlp.tables, "line_item_records", "tables"),
-              (fiscal_nlp.narrative, "narrative_records", "narrative"),
-              (fiscal_nlp.validate, "audit_records", "audit"))
+              (fiscal_nlp.narrative, "extract_rows", "narrative"),
+              (fiscal_nlp.validate, "audit_document", "audit"))
     originals = [(module, name, getattr(module, name)) for module, name, _ in stages]
 
     def timed(fn, stage):

@@ -161,14 +161,15 @@ def document_tables(doc) -> Tables:
 
 def document_records(doc) -> Records:
     """`document_tables` as records (`line_items` already Arrow: the narrative and the audit read it)."""
-    from .narrative import narrative_records
+    from .narrative import extract_rows, public_records
     from .tables import line_item_records
-    from .validate import audit_records
+    from .validate import audit_document
 
     rows, table_checks = line_item_records(doc)
     line_items = records_to_arrow("line_items", rows)  # the stages below read it as Arrow: no pandas round trip
-    narrative = narrative_records(doc, line_items)
-    checks = table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc)
+    statements = extract_rows(doc, line_items)
+    narrative = public_records(doc, statements)
+    checks = audit_document(doc, line_items, statements, table_checks)  # every check: the audit stage's
     meta = doc.meta
     documents = [{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,
@@ -183,18 +184,6 @@ def document_records(doc) -> Records:
 def parse_document(doc) -> dict[str, pd.DataFrame]:
     """`document_tables` as DataFrames."""
     return as_frames(document_tables(doc))
-
-
-def ocr_checks(doc) -> list[dict]:
-    """A warning when some PDF pages had no text layer: whatever they hold is missing from the output."""
-    if not doc.pages_without_text:
-        return []
-    from .ingest.pdf import page_list
-
-    pages = page_list(doc.pages_without_text)
-    return [{"doc_id": doc.meta.doc_id, "check": "ocr_needed", "passed": False, "severity": "warning",
-             "detail": f"{doc.source_file}: page(s) {pages} have no text layer (scanned images); "
-                       f"OCR is needed, and anything printed only there is missing from the output"}]
 
 
 # ---------------------------------------------------------------- the corpus

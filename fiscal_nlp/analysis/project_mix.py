@@ -63,7 +63,7 @@ def one_source_per_document(p: pd.DataFrame) -> pd.DataFrame:
     """
     if p.empty or "source_kind" not in p:
         return p
-    from ..narrative.checks import project_groups
+    from ..validate.narrative import project_groups
 
     keep = []
     rank = p["source_kind"].map({k: i for i, k in enumerate(SOURCE_PRIORITY)}).astype("float64").fillna(len(SOURCE_PRIORITY))
@@ -74,7 +74,7 @@ def one_source_per_document(p: pd.DataFrame) -> pd.DataFrame:
         if named.empty:
             keep += list(doc.index)
             continue
-        first = ~pd.Series(project_groups(named["name"].astype(str).tolist())).duplicated()
+        first = ~pd.Series(project_groups(named["name"].astype(str).tolist(), named["code"].tolist())).duplicated()
         keep += list(named.index[first.to_numpy()])
     return p.loc[sorted(keep)]
 

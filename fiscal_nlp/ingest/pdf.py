@@ -131,13 +131,14 @@ def spilled(data: bytes) -> Iterator[str]:
 def text_problem(page) -> tuple[str | None, bool]:
     """Why a page has no usable text layer (None if it has one), and whether it is blank.
 
-    No glyphs but an image or drawing: a scan (扫描件) or text turned into outlines.
+    No glyphs but an image or curves: a scan (扫描件) or text turned into outlines. A page with
+    nothing but ruling lines or boxes (an empty form, a separator page) is blank, not a scan.
     Glyphs that extract as (cid:N), private-use or garbled characters: a font with
     no Unicode map.
     """
     glyphs = [c["text"] for c in page.chars if c["text"].strip()]
     if not glyphs:
-        drawn = bool(page.images) or bool(page.curves) or len(page.rects) + len(page.lines) > 0
+        drawn = bool(page.images) or bool(page.curves)
         return ("no text layer (scanned image)" if drawn else None), not drawn
     unmapped, letters = unmapped_glyphs(glyphs)
     if letters >= 5 and unmapped > UNMAPPED_SHARE * letters:

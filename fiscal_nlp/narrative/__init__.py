@@ -1,7 +1,8 @@
 """Narrative stage: 情况说明, 绩效自评, 自评表 and 项目申报表 -> research tables.
 
 Reads a `Document` (and the `line_items` frame of its tables, possibly empty) and writes the
-contract's `variances`, `changes`, `projects`, `facts`, `reform_events` and `checks` tables.
+contract's `variances`, `changes`, `projects`, `facts` and `reform_events` tables. What the
+statements say is audited by the validate stage (`fiscal_nlp.validate`), from `extract_rows`.
 One module per job:
   text.py          lines joined into one searchable string with line provenance
   reasons.py       reason text after a statement; taxonomy classification (YAML + jieba)
@@ -13,7 +14,6 @@ One module per job:
   projects.py      project money rows;   themes.py  project themes (CSV dictionary)
   facts.py         other scalar facts (declarative rules)
   reform.py        机构改革 events
-  checks.py        audit rows
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from fiscal_nlp.ingest.document import Document
 from fiscal_nlp.schema import conform
 
 from .changes import extract_changes
-from .checks import run_checks
 from .codes import CodeResolver
 from .declarations import declaration_changes, read_declarations
 from .facts import extract_facts
@@ -38,14 +37,15 @@ from .text import join_lines
 from .themes import ThemeDictionary, default_themes
 from .variances import extract_variances
 
-__all__ = ["extract_narrative", "narrative_records", "extract_rows", "NARRATIVE_TABLES"]
+__all__ = ["extract_narrative", "narrative_records", "extract_rows", "public_records", "NARRATIVE_TABLES"]
 
-NARRATIVE_TABLES = ("variances", "changes", "projects", "facts", "reform_events", "checks")
+NARRATIVE_TABLES = ("variances", "changes", "projects", "facts", "reform_events")
 
 
 def extract_rows(doc: Document, line_items: pd.DataFrame | pa.Table | None = None, taxonomy: Taxonomy | None = None,
                  themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
-    """The narrative rows before conforming (amounts as Decimals, `_`-prefixed internals kept)."""
+    """The narrative rows before conforming (amounts as Decimals, `_`-prefixed internals kept), and
+    under `_text` the joined text they were read from (the audit reads both)."""
     if isinstance(line_items, pd.DataFrame) and "doc_id" in line_items:
         own = line_items["doc_id"] == doc.doc_id
         if own.any() and not own.all():  # rows of several documents: keep this one's
@@ -63,7 +63,7 @@ def extract_rows(doc: Document, line_items: pd.DataFrame | pa.Table | None = Non
         "facts": extract_facts(jt, blocks),
         "reform_events": extract_reform_events(jt, doc.meta.department),
     }
-    rows["checks"] = run_checks(jt, rows, line_items)
+    rows["_text"] = jt
     return rows
 
 
@@ -81,14 +81,19 @@ def extract_narrative(doc: Document, line_items: pd.DataFrame | None = None, *, 
     """Extract the narrative tables of one document, each conformed to the data contract.
 
     `line_items` (the contract's table rows for this document) may be empty: codes then stay
-    null and table comparisons are skipped. Example: `extract_narrative(doc, pd.DataFrame())["variances"]`.
+    null. Example: `extract_narrative(doc, pd.DataFrame())["variances"]`.
     """
     return {name: conform(name, rows) for name, rows in narrative_records(doc, line_items, taxonomy, themes).items()}
 
 
 def narrative_records(doc: Document, line_items: pd.DataFrame | pa.Table | None = None, taxonomy: Taxonomy | None = None,
                       themes: ThemeDictionary | None = None) -> dict[str, list[dict]]:
-    """The narrative tables as contract records (what `extract_narrative` conforms; the driver
-    converts them to Arrow instead). `line_items` may be this document's Arrow table."""
-    rows = extract_rows(doc, line_items, taxonomy, themes)
+    """The narrative tables as contract records (what `extract_narrative` conforms). `line_items`
+    may be this document's Arrow table. The driver calls `extract_rows` and `public_records` itself,
+    so the audit reads the same rows with their internals."""
+    return public_records(doc, extract_rows(doc, line_items, taxonomy, themes))
+
+
+def public_records(doc: Document, rows: dict) -> dict[str, list[dict]]:
+    """`extract_rows` output -> the contract records (internals dropped, Decimals as floats)."""
     return {name: [_public(r, doc.doc_id) for r in rows[name]] for name in NARRATIVE_TABLES}

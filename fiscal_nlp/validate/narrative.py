@@ -1,117 +1,57 @@
-"""Narrative stage: audit what the narrative says -> `checks` rows (passing ones too).
+"""What the narrative says, audited -> `checks` rows (passing ones too).
 
+Reads the narrative stage's rows with their internals (`fiscal_nlp.narrative.extract_rows`).
 Check ids (see `fiscal_nlp.schema.CHECK_IDS`):
   stated_rate         a printed completion/execution rate vs executed ÷ budget
   stated_share        a printed “占…%” vs part ÷ total
-  stated_change       a printed change % vs delta ÷ (current − delta); a 申报表 change vs 当年预算 − last year's
-  narrative_vs_table  a narrative figure vs the table cell it restates (only when `line_items` has the table)
-  project_consistency the same project printed with different money; sub-items vs their project
+  stated_change       a printed change % vs delta ÷ (current − delta) (none from a zero base: there
+                      is no percentage to check); a 申报表 change vs 当年预算 − last year's
+  narrative_vs_table  a narrative figure vs the table cell it restates (only when `line_items` has the
+                      table; a row the table prints with that cell blank is a warning naming the row)
+  project_consistency the same project printed with different money; sub-items vs their project.
+                      Mentions are one project when their codes agree or, without codes, their full
+                      类/款/项 path is the same (plain names: alike names); never by the 项 name alone
   project_name_missing a form whose 项目名称 is empty
   unit_slip           an amount printed in 元 among 万元 parts that sum to it; otherwise parts vs total
   unparsed_statement  a sentence that mentions 年初预算/预算数/执行数/与…相比 but yielded no row
 
-Tolerances. Amounts are compared in cents (Decimal): equal passes; a gap up to
-`ROUNDING_TOLERANCE_WAN` is severity `rounding`, more is `error`. A printed rate passes when it
-lies in the interval obtained by letting every printed amount vary by ± half a unit of its last
-printed digit, widened by half a unit of the rate's own last digit; a rate that misses is
-`rounding` when the numerator it implies is within `ROUNDING_TOLERANCE_WAN` of the printed one
-(the same ≤ 0.02 万元 rule as amounts), else `error`.
+Tolerances: see `compare` (amounts in cents, percentages at their printed precision).
 """
 from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from difflib import SequenceMatcher
 from functools import lru_cache
 
 import pandas as pd
 import pyarrow as pa
 
-from fiscal_nlp.ingest.document import compact
-from fiscal_nlp.schema import ROUNDING_TOLERANCE_WAN, column_lists
+from ..ingest.document import compact
+from ..narrative.text import JoinedText
+from ..schema import column_lists
+from .compare import compare_amounts, half_unit, judge_rate
+from .compare import finding as _row
+from .declared import load_declarations
 
-from .text import JoinedText
-
-CENT = Decimal("0.01")
-TOLERANCE = Decimal(str(ROUNDING_TOLERANCE_WAN))
-# Narrative figure -> (table_key, row item, acceptable columns). Keys are fact keys, change
-# metrics and the overall variance subject.
-TABLE_CELLS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "personnel_expenditure": ("gpb_basic", "人员经费合计", ()),
-    "public_expenditure": ("gpb_basic", "公用经费合计", ()),
-    "basic_expenditure": ("expenditure", "合计", ("基本支出",)),
-    "project_expenditure": ("expenditure", "合计", ("项目支出",)),
-    "expenditure_total": ("expenditure", "合计", ("本年支出合计",)),
-    "income_total": ("income", "合计", ("本年收入合计",)),
-    "gpb_basic_expenditure": ("gpb_expenditure", "合计", ("基本支出",)),
-    "gpb_project_expenditure": ("gpb_expenditure", "合计", ("项目支出",)),
-    "gpb_expenditure": ("gpb_expenditure", "合计", ("小计", "合计", "本年支出")),
-    "一般公共预算财政拨款支出": ("gpb_expenditure", "合计", ("小计", "合计", "本年支出")),
-    "财政拨款支出": ("gpb_expenditure", "合计", ("小计", "合计", "本年支出")),
-    "收、支总计": ("summary", "总计", ()),
-    "财政拨款收、支总计": ("fiscal_summary", "总计", ()),
-    "收入合计": ("income", "合计", ("本年收入合计",)),
-    "支出合计": ("expenditure", "合计", ("本年支出合计",)),
-}
 _CODE_COLUMNS = ("小计", "合计", "本年支出")
 _TRIGGER = re.compile(r"年初预算|全年预算|预算数|执行数|与[^,。;]{0,12}相比|比\d{4}年|比上年")
 _HAS_FIGURE = re.compile(r"\d(?:万元|万|元|%)")
 _SUFFIXES = re.compile(r"(?:项目|专项经费|专项资金|经费|费用|资金|费)$")
 _NAME_NOISE = re.compile(r"[“”\"'《》\s]")
 _NAME_SIMILARITY = 0.85
+# A name printed as a classification path: “一般公共服务支出(类)组织事务(款)一般行政管理事务(项)”.
+_PATH = re.compile(r"[(（](?:类|款|项)[)）]")
 
 
-# ---------------------------------------------------------------- primitives
-def half_unit(printed: Decimal) -> Decimal:
-    """Half a unit of the last printed digit: 2272.01 -> 0.005, 240 -> 0.5."""
-    return Decimal(1).scaleb(printed.as_tuple().exponent) / 2
+def table_cells() -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """Narrative figure -> (table_key, row item, acceptable columns), declared in identities.yaml."""
+    return {k: (c.table, c.item, c.columns) for k, c in load_declarations().narrative_cells.items()}
 
 
-def compare_amounts(expected: Decimal, found: Decimal) -> tuple[bool, str | None]:
-    """(passed, severity) for two amounts in 万元, compared in cents."""
-    gap = abs(expected.quantize(CENT, ROUND_HALF_UP) - found.quantize(CENT, ROUND_HALF_UP))
-    if gap == 0:
-        return True, None
-    return False, "rounding" if gap <= TOLERANCE else "error"
-
-
-def ratio_interval(num: Decimal, den: Decimal) -> tuple[float, float]:
-    """Range of 100·num/den when each printed amount may be off by half its last digit."""
-    hn, hd = half_unit(num), half_unit(den)
-    low_num, high_num = max(abs(num) - hn, Decimal(0)), abs(num) + hn
-    low = float(low_num / (abs(den) + hd) * 100)
-    high = float(high_num / (abs(den) - hd) * 100) if abs(den) > hd else math.inf
-    return low, high
-
-
-def judge_rate(stated: Decimal, num: Decimal, den: Decimal) -> tuple[bool, str | None, float]:
-    """(passed, severity, computed) for a printed percentage of num/den.
-
-    A miss is `rounding` when the numerator the printed rate implies is within
-    `ROUNDING_TOLERANCE_WAN` of the printed numerator, else `error`.
-    """
-    low, high = ratio_interval(num, den)
-    hr = half_unit(stated)
-    s = abs(stated)
-    computed = float(num / den * 100) if den else math.inf
-    if float(s - hr) <= high and float(s + hr) >= low:
-        return True, None, computed
-    implied_low, implied_high = (s - hr) / 100 * abs(den), (s + hr) / 100 * abs(den)
-    hn = half_unit(num)
-    gap = max(implied_low - (abs(num) + hn), (abs(num) - hn) - implied_high, Decimal(0))
-    return False, "rounding" if gap <= TOLERANCE else "error", computed
-
-
-def _as_float(value) -> float | None:
-    return None if value is None or (isinstance(value, float) and math.isinf(value)) else float(value)
-
-
-def _row(check: str, passed: bool, severity: str | None, expected, found, detail: str,
-         source_line=None, related_line=None, table_key=None) -> dict:
-    return {"check": check, "passed": passed, "severity": severity, "expected": _as_float(expected),
-            "found": _as_float(found), "detail": detail, "table_key": table_key,
-            "source_line": source_line, "related_line": related_line}
+TABLE_CELLS = table_cells()
+LOOSE_CELLS = {k for k, c in load_declarations().narrative_cells.items() if c.scope_may_differ}
 
 
 # ---------------------------------------------------------------- tables
@@ -155,7 +95,17 @@ class TableCells:
         _, amount, line = rows[0]
         return Decimal(str(round(float(amount), 6))), int(line)
 
+    def row_line(self, table_key: str, item: str) -> int | None:
+        """The line of a printed row (any of its cells), None when the table has no such row."""
+        rows = (self._by_item.get((table_key, item)) if item != "*" else
+                [r for (key, _), cells in self._by_item.items() if key == table_key for r in cells])
+        return int(rows[0][2]) if rows else None
+
     def cell(self, table_key: str, item: str, columns: tuple[str, ...] = ()):
+        """A cell by row label (`*`: any row of the table) and the first of `columns` it prints."""
+        if item == "*":
+            rows = [r for (key, _), cells in self._by_item.items() if key == table_key for r in cells]
+            return self._pick(rows, columns)
         return self._pick(self._by_item.get((table_key, item), []), columns)
 
     def coded(self, code: str):
@@ -174,6 +124,16 @@ def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Dec
     if table_key not in cells.tables:
         return []
     if hit is None:
+        row_line = cells.row_line(table_key, label.split(" ")[1] if " " in label else "")
+        if row_line is not None and value == 0:
+            return [_row("narrative_vs_table", True, None, None, value,
+                         f"{what}: narrative {value} 万元, table {label} blank (row on line {row_line})",
+                         line, row_line, table_key)]
+        if row_line is not None:
+            # the row is printed, the cell the narrative quotes is blank: one of the two is wrong
+            return [_row("narrative_vs_table", False, "warning", None, value,
+                         f"{what}: narrative {value} 万元 but table {label} is blank (row on line {row_line})",
+                         line, row_line, table_key)]
         return [_row("narrative_vs_table", False, "warning", None, value,
                      f"{what} ({value} 万元): no table cell {label} to compare with", line, None, table_key)]
     amount, table_line = hit
@@ -184,8 +144,13 @@ def _compare_cell(cells: TableCells, table_key: str, label: str, hit, value: Dec
 
 def _vs_table(cells: TableCells, name: str, value: Decimal, line: int, what: str) -> list[dict]:
     table_key, item, columns = TABLE_CELLS[name]
-    label = f"{table_key} {item} {'/'.join(columns)}".strip()
-    return _compare_cell(cells, table_key, label, cells.cell(table_key, item, columns), value, line, what)
+    label = f"{table_key} {item} {'/'.join(columns)}".strip()  # “*”: the table's row, whatever its label
+    out = _compare_cell(cells, table_key, label, cells.cell(table_key, item, columns), value, line, what)
+    if name in LOOSE_CELLS:
+        for r in out:
+            if r["severity"] == "error":
+                r.update(severity="warning", detail=r["detail"] + " (the statement may cover other money than the table)")
+    return out
 
 
 # ---------------------------------------------------------------- per table
@@ -210,8 +175,13 @@ def check_changes(changes: list[dict], cells: TableCells) -> list[dict]:
     out = []
     for c in changes:
         what = f"change {c['metric']}" + (f" ({c['project']})" if c["project"] else "")
-        if c["pct"] is not None and c["current"] is not None:
-            base = c["current"] - c["delta"]
+        base = c["current"] - c["delta"] if c["current"] is not None else None
+        if c["pct"] is not None and base is not None and abs(base) <= half_unit(c["current"]):
+            # from nothing to something: no percentage exists, whatever the text prints (often 100%)
+            out.append(_row("stated_change", True, None, None, c["pct"],
+                            f"{what}: printed {c['pct']}% of a change from a zero base ({c['current']} − "
+                            f"{c['delta']}): no percentage to check", c["source_line"]))
+        elif c["pct"] is not None and base is not None:
             passed, severity, computed = judge_rate(c["pct"], c["delta"], base)
             if (c["pct"] < 0) != (c["delta"] < 0):
                 passed, severity = False, "error"
@@ -306,33 +276,39 @@ def _norm_name(name: str) -> str:
     return name
 
 
-def _group_of(groups: list[list[dict]], name: str) -> list[dict] | None:
-    """The first group whose first project has the same name (normalised, or ≥ `_NAME_SIMILARITY` alike)."""
-    wanted = _norm_name(name)
-    similar = SequenceMatcher(None, "", wanted)  # `wanted` is analysed once, then compared with each group
-    for group in groups:
-        other = _norm_name(group[0]["name"])
-        if other == wanted:
-            return group
-        similar.set_seq1(other)
-        # quick_ratio() is an upper bound of ratio(): most pairs are told apart without computing it
-        if similar.quick_ratio() >= _NAME_SIMILARITY and similar.ratio() >= _NAME_SIMILARITY:
-            return group
-    return None
+def _same_project(first: dict, name: str, code: str | None, similar: SequenceMatcher) -> bool:
+    """Whether a mention (name, code) is the project of a group's first mention.
+
+    Codes decide when both mentions print one. A classification path (…(类)…(款)…(项)) names a
+    budget line, not a project: only the same whole path is the same line (two 款 each have an
+    “一般行政管理事务(项)”). Plain names are alike when they normalise alike or are
+    ≥ `_NAME_SIMILARITY` alike (“网上群众工作年度经费” / “网上群众工作部年度费用”).
+    """
+    if code and first["code"]:
+        return code == first["code"]
+    wanted, other = _norm_name(name), _norm_name(first["name"])
+    if other == wanted:
+        return True
+    if _PATH.search(name) or _PATH.search(first["name"]):
+        return False
+    similar.set_seq1(other)
+    # quick_ratio() is an upper bound of ratio(): most pairs are told apart without computing it
+    return similar.quick_ratio() >= _NAME_SIMILARITY and similar.ratio() >= _NAME_SIMILARITY
 
 
-def project_groups(names: list[str]) -> list[int]:
-    """Which project each name refers to, as the group index of its first mention: names are one
-    project when they normalise alike or are ≥ `_NAME_SIMILARITY` alike (“网上群众工作年度经费” and
-    “网上群众工作部年度费用”), as `check_projects` compares the mentions of a document."""
-    groups: list[list[dict]] = []
+def project_groups(names: list[str], codes: list[str | None] | None = None) -> list[int]:
+    """Which project each mention refers to, as the group index of its first mention (see
+    `_same_project`), as `check_projects` compares the mentions of a document."""
+    groups: list[dict] = []
     out = []
-    for name in names:
-        group = _group_of(groups, name)
+    for name, code in zip(names, codes or [None] * len(names)):
+        code = code if isinstance(code, str) and code else None
+        similar = SequenceMatcher(None, "", _norm_name(name))  # analysed once, compared with each group
+        group = next((g for g in groups if _same_project(g, name, code, similar)), None)
         if group is None:
-            group = [{"name": name, "group": len(groups)}]
+            group = {"name": name, "code": code, "group": len(groups)}
             groups.append(group)
-        out.append(group[0]["group"])
+        out.append(group["group"])
     return out
 
 
@@ -354,7 +330,7 @@ def check_projects(projects: list[dict]) -> list[dict]:
     # the mentions of each project (sub-items are parts of one: `_check_sub_items` compares those)
     mentions = [p for p in projects if p["name"] is not None and p["source_kind"] != "sub_item"]
     groups: dict[int, list[dict]] = {}
-    for p, group in zip(mentions, project_groups([p["name"] for p in mentions])):
+    for p, group in zip(mentions, project_groups([p["name"] for p in mentions], [p.get("code") for p in mentions])):
         groups.setdefault(group, []).append(p)
     for group in groups.values():
         for field_name in ("budget", "executed"):
@@ -405,10 +381,18 @@ def check_unparsed(jt: JoinedText, spans: list[tuple[int, int]]) -> list[dict]:
     return out
 
 
-def run_checks(jt: JoinedText, tables: dict[str, list[dict]], line_items: pd.DataFrame | pa.Table | None) -> list[dict]:
-    """All narrative checks of one document (rows without doc_id)."""
+STATEMENT_TABLES = ("variances", "changes", "projects", "facts", "reform_events")
+
+
+def narrative_findings(rows: dict, line_items: pd.DataFrame | pa.Table | None) -> list[dict]:
+    """All checks of what one document's narrative says (rows without doc_id).
+
+    `rows`: `fiscal_nlp.narrative.extract_rows` output (internals kept, the joined text under `_text`).
+    """
     cells = TableCells(line_items)
-    spans = [r["_span"] for rows in tables.values() for r in rows]
-    return (check_variances(tables["variances"], cells) + check_changes(tables["changes"], cells)
-            + check_facts(tables["facts"], cells) + check_projects(tables["projects"])
-            + check_unparsed(jt, spans))
+    spans = [r["_span"] for name in STATEMENT_TABLES for r in rows.get(name, ())]
+    out = (check_variances(rows["variances"], cells) + check_changes(rows["changes"], cells)
+           + check_facts(rows["facts"], cells) + check_projects(rows["projects"]))
+    if rows.get("_text") is not None:
+        out += check_unparsed(rows["_text"], spans)
+    return out
