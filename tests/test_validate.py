@@ -90,21 +90,6 @@ def test_every_identity_family_runs():
     assert checks["passed"].sum() >= 150  # verified identities are reported too, not only failures
 
 
-def test_row_identities_agree_with_the_copy_the_parser_reads():
-    """tables.yaml keeps the row identities for column placement; identities.yaml is the audit's."""
-    from fiscal_nlp.tables.spec import load_specs
-    from fiscal_nlp.validate.declared import load_declarations
-
-    specs, declared = load_specs()[0], load_declarations()
-    for key, spec in specs.items():
-        rules = declared.tables.get(key)
-        if rules is None:  # a table the audit has no identities for: then the parser has none either
-            assert not spec.identities and not spec.expenditure_identities, f"declare {key}'s identities in identities.yaml"
-            continue
-        assert [i.text for i in spec.identities] == [i.text for i in rules.row], key
-        assert [i.text for i in spec.expenditure_identities] == [i.text for i in rules.row_expenditure], key
-
-
 # ------------------------------------------------------------------ narrative
 @pytest.mark.parametrize("seed", DOCS)
 def test_failed_narrative_checks_match_golden(seed):

@@ -1,4 +1,5 @@
-"""Table declarations loaded from `package_data/tables.yaml` (titles, column vocabularies, identities)."""
+"""Table declarations: `package_data/tables.yaml` (titles, column vocabularies) and the row identities
+of `package_data/identities.yaml`, which the parser uses to place a row's numbers in its columns."""
 from __future__ import annotations
 
 import re
@@ -38,6 +39,7 @@ def parse_identity(text: str) -> Identity:
 @dataclass(frozen=True)
 class TableSpec:
     key: str
+    name: str
     titles: tuple[re.Pattern, ...]
     layout: str
     columns: tuple[tuple[str, ...], ...] = ()
@@ -81,35 +83,46 @@ def _alts(entries) -> tuple[tuple[str, ...], ...]:
 
 @lru_cache(maxsize=1)
 def load_specs() -> tuple[dict[str, TableSpec], tuple[re.Pattern, ...]]:
-    raw = yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath("tables.yaml").read_text("utf-8"))
+    raw = _package_yaml("tables.yaml")
+    rules = _package_yaml("identities.yaml")["tables"]
     specs = {}
     for t in raw["tables"]:
+        declared = rules.get(t["key"]) or {}
+        budget = (declared.get("families") or {}).get("budget") or {}
         specs[t["key"]] = TableSpec(
             key=t["key"],
+            name=t.get("name", t["key"]),
             titles=tuple(re.compile(normalise(p)) for p in t["titles"]),
             layout=t["layout"],
             columns=_alts(t.get("columns")),
             groups=tuple(normalise(g) for g in t.get("groups", ())),
-            identities=tuple(parse_identity(i) for i in t.get("identities", ())),
+            identities=tuple(parse_identity(i) for i in declared.get("row", ())),
             income_columns=_alts(t.get("income_columns")),
             expenditure_columns=_alts(t.get("expenditure_columns")),
             expenditure_groups=tuple(normalise(g) for g in t.get("expenditure_groups", ())),
-            expenditure_identities=tuple(parse_identity(i) for i in t.get("expenditure_identities", ())),
+            expenditure_identities=tuple(parse_identity(i) for i in declared.get("row_expenditure", ())),
             column_groups=tuple(t.get("column_groups", ())),
             column_aliases={normalise(k): normalise(v) for k, v in (t.get("column_aliases") or {}).items()},
             personnel_codes=tuple(str(c) for c in t.get("personnel_codes", ())),
             extra_columns=tuple(normalise(c) for c in t.get("extra_columns", ())),
             coded_columns=_alts(t.get("coded_columns")),
-            coded_identities=tuple(parse_identity(i) for i in t.get("coded_identities", ())),
+            coded_identities=tuple(parse_identity(i) for i in budget.get("row", ())) if t.get("coded_columns") else (),
         )
     empty = tuple(re.compile(p) for p in raw.get("empty_markers", ()))
     return specs, empty
 
 
+def _package_yaml(name: str) -> dict:
+    return yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath(name).read_text("utf-8"))
+
+
 @lru_cache(maxsize=1)
 def format_vocabulary() -> tuple[tuple[str, ...], dict[str, Decimal]]:
-    """(titles of tables that are not read but end a region, {unit printed: factor to 万元})."""
-    raw = yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath("tables.yaml").read_text("utf-8"))
+    """(titles of tables that are not read but end a region, {unit printed: factor to 万元}).
+
+    `raw` is read again (once: cached) rather than threaded through `load_specs`'s return value,
+    which callers unpack as a pair."""
+    raw = _package_yaml("tables.yaml")
     units = {normalise(k): Decimal(str(v)) for k, v in raw.get("units", {"万元": 1}).items()}
     return tuple(normalise(t) for t in raw.get("boundary_titles", ())), units
 

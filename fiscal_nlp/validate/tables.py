@@ -25,16 +25,10 @@ from .declared import CrossRule, Cell, Declarations, TableRules, load_declaratio
 
 _NUMBERED = re.compile(r"^[一二三四五六七八九十]+、")
 _SUB_ROW = re.compile(r"^(?:[一二三四五六七八九十]+、)?(?:一般公共预算|政府性基金预算|国有资本经营预算)财政拨款$")
-TABLE_ZH = {
-    "summary": "收入支出决算总表", "income": "收入决算表", "expenditure": "支出决算表",
-    "fiscal_summary": "财政拨款收入支出决算总表", "gpb_expenditure": "一般公共预算财政拨款支出决算表",
-    "gpb_basic": "基本支出决算明细表", "three_public": "“三公”经费支出决算表",
-    "gov_fund": "政府性基金预算财政拨款收入支出决算表", "soe_capital": "国有资本经营预算财政拨款支出决算表",
-}
-
-
 def table_name(key: str) -> str:
-    return TABLE_ZH.get(key, key)
+    """The national name of a table key (tables.yaml `name`), as findings cite it."""
+    spec = load_specs()[0].get(key)
+    return spec.name if spec else key
 
 
 class Item(NamedTuple):
