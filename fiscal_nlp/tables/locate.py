@@ -9,11 +9,13 @@ from ..ingest.document import Document, Line, compact
 from .spec import format_vocabulary, load_specs, match_title
 
 _SECTION = re.compile(r"^第[一二三四五六七八九十\d]+部分")
-_TOC_ITEM = re.compile(r"^(?:-|表\s*\d+|[一二三四五六七八九十]+、)")
+_TOC_ITEM = re.compile(r"^(?:-|表\s*\d+|[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）])")
 # Lines that open a table body: a header word, 栏次, or the 单位 line.
 _TABLE_START = re.compile(r"栏次|行次|科目编码|科目名称|功能分类|经济分类|^(?:编制)?部门(?:名称)?[:：]|^编制单位[:：]|金额单位|^单位[:：]|[^期]单位[:：](?:万元|元|亿元)")
 # A numbered entry of a list of tables ("表 10. …项目支出表") ends the region before it.
 _TABLE_ENTRY = re.compile(r"^表\s*\d+[.、．]")
+# A heading of the narrative part ("三、部门预算情况说明", "(一)收支预算情况说明") ends a table printed above it.
+_NARRATIVE_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十]+[)）]).{0,30}(?:情况)?说明$")
 _DATA = re.compile(r"\d\.\d")
 # Anchors, word boundaries and lookarounds: a title pattern with one may match a line alone but not
 # the same text inside the joined lines (then every line is checked with `match_title`).
@@ -56,7 +58,7 @@ def find_regions(doc: Document) -> tuple[list[Region], dict[str, Line]]:
 def _ends_region(text: str) -> bool:
     """Whether a (compacted) line ends the region above it: a new part, an entry of a list of tables,
     or the title of a table that is not read (项目支出绩效目标表 …)."""
-    if _SECTION.match(text) or _TABLE_ENTRY.match(text):
+    if _SECTION.match(text) or _TABLE_ENTRY.match(text) or _NARRATIVE_HEADING.match(text):
         return True
     return len(text) <= 40 and "说明" not in text and any(t in text for t in format_vocabulary()[0])
 

@@ -34,6 +34,8 @@ _LEVEL_WORDS = {"类", "款", "项", "类款项"}
 _UNIT_CODE = re.compile(r"^\d{6}$")  # 单位代码 of a unit row (105236 西南大学), never a classification code
 _UNIT_ROW = "unit"
 _AMOUNT_HEADERS = ("金额", "预算数", "决算数")
+# A label never opens with punctuation nor holds an amount with its unit or a percentage.
+_PROSE = re.compile(r"^[,，.。;；:：)）]|\d万元|\d%|[。；]")
 # A label with its amount glued on by a PDF grid ("二、项目支出13,025.38"): only amounts with a
 # thousands separator or decimals, so a label ending in a number ("2号楼") is left alone.
 _GLUED_AMOUNT = re.compile(r"^(\D.*?[^\d,.\-])((?:\d{1,3}(?:,\d{3})+|\d+)\.\d{1,2}|\d{1,3}(?:,\d{3})+)$")
@@ -264,6 +266,13 @@ def _header_and_body(region: Region) -> tuple[str, list[tuple[Line, list[Token]]
     return header, rows[header_end:], ncols
 
 
+def _sentence_after(toks: list[Token], code: Token) -> bool:
+    """Whether what follows a would-be code is prose, not a row label: "390 ,140.45万元),其中…" is an
+    amount of a sentence that a PDF line split after its first digits."""
+    rest = next((t for t in toks[toks.index(code) + 1:] if t.kind != "blank"), None)
+    return rest is not None and rest.kind == "text" and bool(_PROSE.search(rest.text))
+
+
 def _is_total_row(toks: list[Token]) -> bool:
     """A 合计/总计 row; a line that also names other columns and holds no number is the header."""
     first = next((t for t in toks if t.kind != "blank"), None)
@@ -323,7 +332,8 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable, entries=Non
             records.append((_UNIT_ROW, [], []))
             table.notes.append(("info", ln, f"{spec.key}: unit subtotal row {compact(ln.text)[:40]} not read as a classification row"))
             continue
-        starts = (first.kind == "num" and _FUNC_CODE.match(first.text)) or (first.kind == "text" and _TOTAL_ROW.match(first.text))
+        starts = (first.kind == "num" and _FUNC_CODE.match(first.text) and not _sentence_after(toks, first)) or (
+            first.kind == "text" and _TOTAL_ROW.match(first.text))
         if starts:
             records.append((first.text if first.kind == "num" else None, [], []))
             rest = toks[toks.index(first) + (1 if first.kind == "num" else 0):]

@@ -26,6 +26,7 @@ class TableRules:
     blocks: tuple[tuple[str, tuple[str, ...] | None], ...] = ()  # (total row, its 类; None = the rest)
     totals: tuple[tuple[str, ...], ...] = ()  # each: the spellings of one required total row
     side_totals: dict = field(default_factory=dict)  # side -> totals, for two-sided tables
+    classification: str = "functional"  # the codes' classification: functional (支出功能分类) | economic (经济分类)
 
     def row_identities(self, side: str | None) -> tuple[Identity, ...]:
         if self.two_sided:
@@ -94,6 +95,7 @@ def _table_rules(key: str, raw: dict) -> TableRules:
         blocks=blocks,
         totals=() if isinstance(totals, dict) else _totals(totals),
         side_totals={side: _totals(v) for side, v in totals.items()} if isinstance(totals, dict) else {},
+        classification=raw.get("classification", "economic" if blocks else "functional"),
     )
 
 

@@ -369,7 +369,7 @@ def code_doubts(tables: dict[str, Table], declarations: Declarations | None = No
     for t in tables.values():
         if t.rules is None or not (t.rules.hierarchy or t.rules.blocks):
             continue
-        valid = declared.economic_classes if t.rules.blocks else declared.functional_classes
+        valid = declared.economic_classes if t.rules.classification == "economic" else declared.functional_classes
         bad: dict[str, int] = {}
         for it in t.items:
             if it.code is not None and not valid.match(it.code):
@@ -393,6 +393,6 @@ def code_doubts(tables: dict[str, Table], declarations: Declarations | None = No
             out.append(_with_lines(finding(
                 "parse_doubt", False, "warning", None, None,
                 f"{table_name(t.key)} line {line}: code {code} is not a class of the national "
-                f"{'economic' if t.rules.blocks else 'functional'} classification (read from a number that is not a "
+                f"{t.rules.classification} classification (read from a number that is not a "
                 f"科目编码?); identities that use this row are not judged", line, None, t.key), lines))
     return out
