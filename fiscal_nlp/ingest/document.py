@@ -12,12 +12,17 @@ class Line(NamedTuple):
 
     `text` is NFKC-normalised but keeps its internal spacing: in pdftotext-style
     tables a wider gap between two numbers is the only trace of a blank cell.
-    Table rows read from a PDF grid are tab-separated cells, like text exports.
+    Table rows read from a PDF grid, a spreadsheet, an HTML or a Word table are tab-separated
+    cells, like text exports.
     """
 
     text: str
     number: int  # 1-based line in the text the parser read (for PDFs: the page-text stream)
     page: int | None = None  # 1-based PDF page
+    # Where the line is in a structured source, for a citation: "sheet 收入决算表, row 12, columns A-I"
+    # (spreadsheets), "/html/body/div[2]/table/tr[5]" (HTML), "table 3, row 5" or "paragraph 12"
+    # (Word). None for text and PDF (their `number` and `page` say it).
+    location: str | None = None
 
 
 @dataclass
@@ -35,11 +40,22 @@ class Document:
     source_file: str
     sha256: str
     lines: list[Line]
-    format: str = "text"  # "text" | "pdf"
+    format: str = "text"  # "text" | "pdf" | "html" | "xlsx" | "xls" | "docx"
     n_pages: int | None = None
     meta: DocumentMeta = field(default_factory=DocumentMeta)
     # PDF pages that are images (a scan, or fonts without a Unicode map): OCR is needed for them.
     pages_without_text: list[int] = field(default_factory=list)
+    # Images in the body of an HTML page or a Word document (where they stand, what they are):
+    # nothing is read from them, so a table published as a picture needs OCR.
+    images: list[str] = field(default_factory=list)
+
+    def location_of(self, number: int) -> str | None:
+        """Where line `number` (a `source_line`) is in the source: sheet/row, element path, paragraph/table."""
+        if 1 <= number <= len(self.lines) and self.lines[number - 1].number == number:
+            line = self.lines[number - 1]
+        else:
+            line = next((ln for ln in self.lines if ln.number == number), None)
+        return line.location if line is not None else None
 
     @property
     def doc_id(self) -> str:
