@@ -378,3 +378,42 @@ def render_docx(text: str, path: Path, running_head: str = "部门决算公开")
                 table.cell(r, c).merge(table.cell(r + rowspan - 1, c + colspan - 1))
     document.save(str(path))
     return Path(path)
+
+
+# ---------------------------------------------------------------- bad files
+
+
+def encrypt(path: Path, password: str = "secret") -> bytes:
+    """An .xlsx/.docx under a password (Agile encryption, as Office writes it: an OLE2 file)."""
+    import io
+
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    out = io.BytesIO()
+    with open(path, "rb") as fh:
+        OOXMLFile(fh).encrypt(password, out)
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- comparing with the text path
+
+ITEM_KEY = ["table_key", "side", "code", "item", "column", "amount"]
+NARRATIVE_TABLES = ("variances", "changes", "facts", "projects", "reform_events")
+# Where a row was found differs between formats (blank lines, pages); what it says must not.
+_POSITION = {"source_line", "page", "related_line"}
+
+
+def item_set(df) -> set[tuple]:
+    """line_items as comparable tuples (table, side, code, item, column, amount)."""
+    d = df[ITEM_KEY].copy()
+    for c in ("side", "code", "item", "column"):
+        d[c] = d[c].fillna("").astype(str)
+    d["amount"] = d["amount"].astype(float).round(4)
+    return set(map(tuple, d.astype(str).values.tolist()))
+
+
+def content_rows(tables: dict, name: str) -> list[str]:
+    """A contract table's rows without their positions, sorted (for comparing two formats)."""
+    df = tables[name]
+    df = df.drop(columns=[c for c in df.columns if c in _POSITION])
+    return sorted(repr(row) for row in df.astype(str).values.tolist())
