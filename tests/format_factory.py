@@ -290,6 +290,28 @@ def render_xlsx(text: str, path: Path, *, combine_captions: bool = False) -> Pat
     return Path(path)
 
 
+def render_single_sheet(text: str, path: Path) -> Path:
+    """The whole disclosure pasted into one sheet (a paragraph per row in column A, tables below
+    their titles), as some offices publish it: no merges, amounts as numbers."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "部门决算"
+    r = 1
+    for block in seed_blocks(text):
+        for row in ([[block.text]] if block.rows is None else block.rows):
+            for c, cell in enumerate(row):
+                if cell:
+                    value, fmt = cell_value(cell)
+                    sheet.cell(r, c + 1, value)
+                    if fmt:
+                        sheet.cell(r, c + 1).number_format = fmt
+            r += 1
+    book.save(path)
+    return Path(path)
+
+
 def render_xls(text: str, path: Path) -> Path:
     """The same workbook as `render_xlsx`, in the Excel 97-2003 format (xlwt)."""
     import xlwt

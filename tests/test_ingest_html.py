@@ -185,3 +185,16 @@ def format_factory_excerpt(seed: str) -> str:
     from pdf_factory import excerpt
 
     return excerpt(seed_path(seed).read_text("utf-8"), "2021 年度收入决算表", "三、支出决算表")
+
+
+def test_hidden_elements_and_comments_are_not_read(pages):
+    """display:none blocks, the hidden attribute and comments hold text the page does not show."""
+    html = pages["000"].read_text("utf-8").replace(
+        '<div id="zoom" class="TRS_Editor">',
+        '<div id="zoom" class="TRS_Editor"><!-- 2019 年度部门预算 旧稿 --><div style="display: none">2010301\t行政运行\t987,654.32</div>'
+        '<p hidden>2020 年度部门预算</p><table style="visibility:hidden"><tr><td>合计</td><td>987,654.32</td></tr></table>')
+    doc = read_bytes(html.encode(), "hidden.html")
+    identify(doc)
+    text = "\n".join(line.text for line in doc.lines)
+    assert "987,654.32" not in text and "旧稿" not in text and "2020 年度部门预算" not in text
+    assert (doc.meta.fiscal_year, doc.meta.doc_kind) == (2021, "final")

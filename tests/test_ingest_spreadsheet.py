@@ -121,6 +121,21 @@ def test_each_line_names_its_sheet_row_and_columns(workbooks):
     assert doc.lines[0].location == "sheet 收入支出决算总表, cell A1"
 
 
+def test_disclosure_pasted_into_one_sheet_reads_as_the_text(tmp_path):
+    """Paragraphs in column A between the tables: text lines (the narrative reads them), tables as rows."""
+    from fiscal_nlp.pipeline import extract_document
+
+    path = format_factory.render_single_sheet(seed_path("000").read_text("utf-8"), tmp_path / "all.xlsx")
+    text, sheet = extract_document(seed_path("000")), extract_document(path)
+    assert format_factory.item_set(sheet["line_items"]) == format_factory.item_set(golden_line_items("000"))
+    for name in format_factory.NARRATIVE_TABLES:
+        assert format_factory.content_rows(sheet, name) == format_factory.content_rows(text, name), name
+    lines = [line.text for line in read_document(path).lines]
+    assert "年初预算数的主要原因是按养老核定基数进行缴费。" in lines  # a wrapped sentence alone on its row
+    # 合计 alone on its row (政府性基金表, no data) stays a row of the table, as wide as the sheet
+    assert any(line.startswith("合计\t") and not line.replace("合计", "").strip() for line in lines)
+
+
 # ---------------------------------------------------------------- bad workbooks
 
 

@@ -1,7 +1,8 @@
 """HTML reader: a disclosure published as a web page -> `Document` (lxml).
 
 Only the disclosure's body is read. Site chrome goes first: elements that are never text
-(script, style, nav, header, footer, aside, forms…), elements whose class/id/role names them
+(script, style, nav, header, footer, aside, forms…), elements the page does not show
+(``hidden``, ``style="display:none"``), elements whose class/id/role names them
 chrome (breadcrumbs, share buttons, related links…: `package_data/html_page.yaml`) and
 link lists (blocks whose text is mostly links). Of what remains, the smallest container
 named as the article (``<article>``, ``<main>``, ``class="TRS_Editor"``…) that holds most of
@@ -66,6 +67,15 @@ def decode_html(data: bytes, name: str) -> str:
     return decode_text(data, name)
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def _hidden(el) -> bool:
+    """Not shown on the page: the `hidden` attribute or an inline display:none / visibility:hidden."""
+    return el.get("hidden") is not None or el.get("aria-hidden") == "true" \
+        or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+
+
 def _names(el) -> str:
     return " ".join(filter(None, (el.get("class"), el.get("id"), el.get("role"))))
 
@@ -88,7 +98,7 @@ def remove_chrome(body) -> None:
             if el.getparent() is not None:
                 el.drop_tree()
             continue
-        if el.tag in rules["drop_tags"]:
+        if el.tag in rules["drop_tags"] or _hidden(el):
             el.drop_tree()
     for el in list(body.iter()):
         if el is body or not isinstance(el.tag, str) or el.getparent() is None:

@@ -5,8 +5,11 @@ rows (公开01表, 部门：…, 金额单位：万元), the header block, the b
 written in the layout of the text exports:
 
 - rows above the table and notes below it, holding a single value, become text lines
-  (the title is then the line the table recogniser looks for); every other row becomes one
-  TAB-joined line, one cell per visible column, so the columns line up;
+  (the title is then the line the table recogniser looks for), and so do single values
+  inside the table's band of rows that are text, not a cell: merged across most of the width,
+  or a sentence (a paragraph of a disclosure pasted into one sheet); every other row becomes
+  one TAB-joined line, one cell per visible column, so the columns line up (合计 alone on its
+  row stays a row of the table);
 - a sheet that starts with its header (no title row) is introduced by its sheet name;
 - merged cells: the text stands in the top-left cell and the rest of the area is blank, as in
   the exports (openpyxl and xlrd give exactly that);
@@ -32,6 +35,8 @@ from .lines import LineWriter, cell_text
 from .office import encrypted_error, open_zip
 
 _DECIMALS = re.compile(r"\.([0#?]+)")
+_SENTENCE = re.compile(r"[。；;！？]")
+SENTENCE_CHARS = 30  # a single value longer than this is a paragraph, not a table cell
 _QUOTED = re.compile(r'"[^"]*"|\\.|\[[^\]]*\]')  # literal text, escapes, [colour]/[condition] in a format
 
 
@@ -93,10 +98,18 @@ def _cell_value_text(value, number_format: str | None) -> str:
 class SheetGrid:
     """One sheet's visible rows: (sheet row number, {visible column number: text})."""
 
-    def __init__(self, title: str, rows: list[tuple[int, dict[int, str]]], columns: list[int]):
+    def __init__(self, title: str, rows: list[tuple[int, dict[int, str]]], columns: list[int],
+                 merged: dict[tuple[int, int], int] | None = None):
         self.title = title
         self.rows = rows
         self.columns = columns  # visible columns that hold a value somewhere, in order
+        self.merged = merged or {}  # (row, column) of a merged range's top-left cell -> its last column
+
+    def _is_text(self, r: int, column: int, value: str) -> bool:
+        """A single value in the table's band that is a paragraph or a caption, not a cell."""
+        last = self.merged.get((r, column))
+        wide = last is not None and sum(1 for c in self.columns if column <= c <= last) * 2 > len(self.columns)
+        return wide or len(value) > SENTENCE_CHARS or bool(_SENTENCE.search(value))
 
     def write(self, out: LineWriter) -> None:
         filled = [(r, [cells.get(c, "") for c in self.columns]) for r, cells in self.rows]
@@ -108,10 +121,11 @@ class SheetGrid:
         if first == 0:  # no title above the table: the sheet's name says what it is
             out.text(cell_text(self.title), f"sheet {self.title}")
         for i, (r, cells) in enumerate(filled):
-            if first <= i <= last:
+            values = [k for k, c in enumerate(cells) if c]
+            j = values[0]
+            if first <= i <= last and not (len(values) == 1 and self._is_text(r, self.columns[j], cells[j])):
                 out.row(cells, f"sheet {self.title}, row {r}, columns {span}")
             else:
-                j = next(k for k, c in enumerate(cells) if c)
                 out.text(cells[j], f"sheet {self.title}, cell {column_letter(self.columns[j])}{r}")
 
 
@@ -124,11 +138,12 @@ def _document(data: bytes, name: str, fmt: str, grids: list[SheetGrid]) -> Docum
     return Document(source_file=name, sha256=hashlib.sha256(data).hexdigest(), lines=out.lines, format=fmt)
 
 
-def _grid(title: str, cells: dict[int, dict[int, str]], hidden_rows: set[int], hidden_cols: set[int]) -> SheetGrid:
+def _grid(title: str, cells: dict[int, dict[int, str]], hidden_rows: set[int], hidden_cols: set[int],
+          merged: dict[tuple[int, int], int]) -> SheetGrid:
     rows = [(r, {c: t for c, t in row.items() if t and c not in hidden_cols})
             for r, row in sorted(cells.items()) if r not in hidden_rows]
     columns = sorted({c for _, row in rows for c in row})
-    return SheetGrid(title, rows, columns)
+    return SheetGrid(title, rows, columns, merged)
 
 
 # ---------------------------------------------------------------- .xlsx
@@ -152,14 +167,16 @@ def read_xlsx(data: bytes, name: str) -> Document:
         hidden_cols = {c for dim in sheet.column_dimensions.values() if dim.hidden and dim.min
                        for c in range(dim.min, (dim.max or dim.min) + 1)}
         cells: dict[int, dict[int, str]] = {}
-        for row in sheet.iter_rows():
-            for cell in row:
-                if cell.value is None or not hasattr(cell, "column"):
-                    continue
-                text = _cell_value_text(cell.value, cell.number_format)
-                if text:
-                    cells.setdefault(cell.row, {})[cell.column] = text
-        grids.append(_grid(sheet.title, cells, hidden_rows, hidden_cols))
+        # only the cells the file holds (iter_rows would create every cell of the used range: a
+        # sheet formatted down to row 1,048,576 would take minutes)
+        for (r, c), cell in sorted(sheet._cells.items()):
+            if cell.value is None:
+                continue
+            text = _cell_value_text(cell.value, cell.number_format)
+            if text:
+                cells.setdefault(r, {})[c] = text
+        merged = {(m.min_row, m.min_col): m.max_col for m in sheet.merged_cells.ranges}
+        grids.append(_grid(sheet.title, cells, hidden_rows, hidden_cols, merged))
     return _document(data, name, "xlsx", grids)
 
 
@@ -191,7 +208,8 @@ def read_xls(data: bytes, name: str) -> Document:
                 text = _xls_cell_text(book, cell)
                 if text:
                     cells.setdefault(r + 1, {})[c + 1] = text
-        grids.append(_grid(sheet.name, cells, hidden_rows, hidden_cols))
+        merged = {(rlo + 1, clo + 1): chi for rlo, _, clo, chi in sheet.merged_cells}  # chi is exclusive, 0-based
+        grids.append(_grid(sheet.name, cells, hidden_rows, hidden_cols, merged))
     return _document(data, name, "xls", grids)
 
 
