@@ -198,3 +198,18 @@ def test_hidden_elements_and_comments_are_not_read(pages):
     text = "\n".join(line.text for line in doc.lines)
     assert "987,654.32" not in text and "旧稿" not in text and "2020 年度部门预算" not in text
     assert (doc.meta.fiscal_year, doc.meta.doc_kind) == (2021, "final")
+
+
+def test_spans_and_word_style_cells_lay_out_on_the_grid():
+    """rowspan/colspan as Word's "save as web page" writes them: <p> and <span> inside cells, &nbsp; blanks."""
+    page = """<html><body><div class="content"><p>2021 年度支出决算表</p>
+    <table>
+    <tr><td colspan="2" rowspan="2"><p class="MsoNormal"><span>项目</span></p></td>
+        <td rowspan="2"><p>本年支出</p><p>合计</p></td><td colspan="2"><p>其中</p></td></tr>
+    <tr><td>基本<br>支出</td><td>项目支出</td></tr>
+    <tr><td>201</td><td>一般公共服务支出</td><td>2,729.12</td><td>335.75</td><td>&nbsp;</td></tr>
+    </table></div></body></html>""".encode()
+    rows = [line.text for line in read_bytes(page, "word.html").lines if "\t" in line.text]
+    assert rows == ["项目\t\t本年支出合计\t其中\t",
+                    "\t\t\t基本支出\t项目支出",
+                    "201\t一般公共服务支出\t2,729.12\t335.75\t"]
