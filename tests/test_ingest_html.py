@@ -213,3 +213,17 @@ def test_spans_and_word_style_cells_lay_out_on_the_grid():
     assert rows == ["项目\t\t本年支出合计\t其中\t",
                     "\t\t\t基本支出\t项目支出",
                     "201\t一般公共服务支出\t2,729.12\t335.75\t"]
+
+
+def test_tables_beside_the_article_container_are_still_read():
+    """The narrative in the CMS's article block, the tables in a sibling block: both are read."""
+    blocks = format_factory.seed_blocks(seed_path("000").read_text("utf-8"))
+    html = ["".join(f"<p>{b.text}</p>" if b.rows is None else format_factory.html_table(b.rows)) for b in blocks]
+    parts = [i for i, b in enumerate(blocks) if b.text and b.text.startswith(("第二部分", "第三部分"))]
+    start, end = parts[2], parts[3]  # the second part's body (the tables), after the table of contents
+    page = (f"<html><body><div class='nav'><a href='/'>首页</a><a href='/b'>部门预决算</a></div>"
+            f"<div class='TRS_Editor'>{''.join(html[:start] + html[end:])}</div>"
+            f"<div class='attachment-tables'>{''.join(html[start:end])}</div></body></html>")
+    doc = read_bytes(page.encode(), "split.html")
+    assert format_factory.item_set(extract_line_items(doc)[0]) == format_factory.item_set(golden_line_items("000"))
+    assert not any("首页" in line.text for line in doc.lines)

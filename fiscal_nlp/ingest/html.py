@@ -6,7 +6,8 @@ Only the disclosure's body is read. Site chrome goes first: elements that are ne
 chrome (breadcrumbs, share buttons, related links…: `package_data/html_page.yaml`) and
 link lists (blocks whose text is mostly links). Of what remains, the smallest container
 named as the article (``<article>``, ``<main>``, ``class="TRS_Editor"``…) that holds most of
-the text is the body; without one, the whole page is.
+the text is the body; without one, or when a table of amounts stands outside it, the whole
+(de-chromed) page is.
 
 The body is written in the layout of the text exports: one line per paragraph (block
 element, ``<br>``), one TAB-joined line per table row with colspan/rowspan laid out on the
@@ -37,6 +38,7 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 _WS = re.compile(r"[ \t\r\n\f]+")
 _ATTACHMENT = re.compile(r"\.(pdf|xlsx?|docx?|zip|rar|wps|et)(?:$|[?#])", re.IGNORECASE)
+_AMOUNTS = re.compile(r"\d\.\d{2}(?!\d)")
 MIN_BODY_CHARS = 40  # less text than this (links excluded) is no disclosure
 
 
@@ -130,6 +132,10 @@ def main_content(body):
             or rules["content"].search(_names(el) or "\0")
         if named and _text_len(el) >= 0.5 * total and _text_len(el) <= _text_len(best):
             best = el
+    # a table of amounts outside it (the tables in a sibling block): read the whole page instead
+    if best is not body and any(_AMOUNTS.search("".join(t.itertext())) for t in body.iter("table")
+                                if best not in t.iterancestors() and not _is_layout(t)):
+        return body
     return best
 
 
