@@ -84,7 +84,8 @@ def _names(el) -> str:
 
 def _text_len(el) -> int:
     """Characters of text under `el`, whitespace excluded."""
-    return sum(len("".join(t.split())) for t in el.itertext())
+    text = "".join(el.itertext())
+    return len(text) - sum(map(text.count, " \t\r\n\f\u3000\xa0"))
 
 
 def _link_text_len(el) -> int:
@@ -124,14 +125,14 @@ def main_content(body):
     """The smallest container named as the article that holds at least half of the page's text."""
     rules = page_rules()
     total = _text_len(body)
-    best = body
+    best, best_len = body, total
     for el in body.iter():
         if el is body or not isinstance(el.tag, str):
             continue
         named = el.tag in ("article", "main") or (el.get("role") or "").lower() == "main" \
             or rules["content"].search(_names(el) or "\0")
-        if named and _text_len(el) >= 0.5 * total and _text_len(el) <= _text_len(best):
-            best = el
+        if named and 0.5 * total <= (length := _text_len(el)) <= best_len:
+            best, best_len = el, length
     # a table of amounts outside it (the tables in a sibling block): read the whole page instead
     if best is not body and any(_AMOUNTS.search("".join(t.itertext())) for t in body.iter("table")
                                 if best not in t.iterancestors() and not _is_layout(t)):
