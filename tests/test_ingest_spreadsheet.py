@@ -104,10 +104,15 @@ def test_merged_header_cells_line_up_as_in_the_text(workbooks):
     assert lines[0] == "2021 年度收入支出决算总表"  # the merged title row is a text line, once
 
 
-def test_caption_cells_on_one_row(workbooks):
-    """003's 公开 01 表 and 单位 share a row (left and right cell): read as the table's meta line."""
-    lines = [line.text for line in read_document(workbooks[("003", "xlsx")]).lines]
-    assert lines[:3] == ["2024 年度收入支出决算总表", "公开 01 表\t\t\t\t\t单位:万元", "部门:原武汉市青山区大数据中心本级\t\t\t\t\t"]
+@pytest.mark.parametrize("fmt", ["xlsx", "xls"])
+def test_caption_rows_above_the_ruled_grid_are_text(workbooks, fmt):
+    """Title, 公开 01 表, 单位 and 部门 stand above the bordered table: one text line per value, as
+    the text export prints them (in 003's .xlsx 公开 01 表 and 单位 share a row, left and right)."""
+    doc = read_document(workbooks[("003", fmt)])
+    assert [line.text for line in doc.lines[:5]] == ["2024 年度收入支出决算总表", "公开 01 表", "单位:万元",
+                                                     "部门:原武汉市青山区大数据中心本级", "收入\t\t\t支出\t\t"]
+    if fmt == "xlsx":
+        assert doc.lines[2].location == "sheet 收入支出决算总表, cell F2"
 
 
 def test_each_line_names_its_sheet_row_and_columns(workbooks):

@@ -4,12 +4,14 @@ A 公开表 workbook holds one table per sheet: a title row (merged across the t
 rows (公开01表, 部门：…, 金额单位：万元), the header block, the body, notes. Each sheet is
 written in the layout of the text exports:
 
-- rows above the table and notes below it, holding a single value, become text lines
-  (the title is then the line the table recogniser looks for), and so do single values
-  inside the table's band of rows that are text, not a cell: merged across most of the width,
-  or a sentence (a paragraph of a disclosure pasted into one sheet); every other row becomes
-  one TAB-joined line, one cell per visible column, so the columns line up (合计 alone on its
-  row stays a row of the table);
+- the table is the band of rows its ruled grid covers (cells with borders, as a printed
+  公开表 has); in a sheet without borders, the rows from the first to the last holding two
+  values or more. Rows above and below it (title, 公开01表, 部门：…, 金额单位：…, notes) become
+  text lines, one per value (the title is then the line the table recogniser looks for);
+  so do single values inside the band that are text, not a cell: merged across most of the
+  width, or a sentence (a paragraph of a disclosure pasted into one sheet). Every other row
+  becomes one TAB-joined line, one cell per visible column, so the columns line up (合计
+  alone on its row stays a row of the table);
 - a sheet that starts with its header (no title row) is introduced by its sheet name;
 - merged cells: the text stands in the top-left cell and the rest of the area is blank, as in
   the exports (openpyxl and xlrd give exactly that);
@@ -99,11 +101,12 @@ class SheetGrid:
     """One sheet's visible rows: (sheet row number, {visible column number: text})."""
 
     def __init__(self, title: str, rows: list[tuple[int, dict[int, str]]], columns: list[int],
-                 merged: dict[tuple[int, int], int] | None = None):
+                 merged: dict[tuple[int, int], int] | None = None, ruled: set[int] | None = None):
         self.title = title
         self.rows = rows
         self.columns = columns  # visible columns that hold a value somewhere, in order
         self.merged = merged or {}  # (row, column) of a merged range's top-left cell -> its last column
+        self.ruled = ruled or set()  # rows with a bordered cell that holds a value
 
     def _is_text(self, r: int, column: int, value: str) -> bool:
         """A single value in the table's band that is a paragraph or a caption, not a cell."""
@@ -114,8 +117,10 @@ class SheetGrid:
     def write(self, out: LineWriter) -> None:
         filled = [(r, [cells.get(c, "") for c in self.columns]) for r, cells in self.rows]
         filled = [(r, cells) for r, cells in filled if any(cells)]
-        multi = [i for i, (_, cells) in enumerate(filled) if sum(1 for c in cells if c) >= 2]
-        first, last = (multi[0], multi[-1]) if multi else (len(filled), -1)
+        band = [i for i, (r, _) in enumerate(filled) if r in self.ruled]
+        if not band:  # no ruled grid: the rows from the first to the last holding two values or more
+            band = [i for i, (_, cells) in enumerate(filled) if sum(1 for c in cells if c) >= 2]
+        first, last = (band[0], band[-1]) if band else (len(filled), -1)
         span = f"{column_letter(self.columns[0])}-{column_letter(self.columns[-1])}" if self.columns else ""
         out.blank()
         if first == 0:  # no title above the table: the sheet's name says what it is
@@ -126,7 +131,8 @@ class SheetGrid:
             if first <= i <= last and not (len(values) == 1 and self._is_text(r, self.columns[j], cells[j])):
                 out.row(cells, f"sheet {self.title}, row {r}, columns {span}")
             else:
-                out.text(cells[j], f"sheet {self.title}, cell {column_letter(self.columns[j])}{r}")
+                for k in values:
+                    out.text(cells[k], f"sheet {self.title}, cell {column_letter(self.columns[k])}{r}")
 
 
 def _document(data: bytes, name: str, fmt: str, grids: list[SheetGrid]) -> Document:
@@ -139,11 +145,11 @@ def _document(data: bytes, name: str, fmt: str, grids: list[SheetGrid]) -> Docum
 
 
 def _grid(title: str, cells: dict[int, dict[int, str]], hidden_rows: set[int], hidden_cols: set[int],
-          merged: dict[tuple[int, int], int]) -> SheetGrid:
+          merged: dict[tuple[int, int], int], ruled: set[int]) -> SheetGrid:
     rows = [(r, {c: t for c, t in row.items() if t and c not in hidden_cols})
             for r, row in sorted(cells.items()) if r not in hidden_rows]
     columns = sorted({c for _, row in rows for c in row})
-    return SheetGrid(title, rows, columns, merged)
+    return SheetGrid(title, rows, columns, merged, ruled)
 
 
 # ---------------------------------------------------------------- .xlsx
@@ -167,6 +173,7 @@ def read_xlsx(data: bytes, name: str) -> Document:
         hidden_cols = {c for dim in sheet.column_dimensions.values() if dim.hidden and dim.min
                        for c in range(dim.min, (dim.max or dim.min) + 1)}
         cells: dict[int, dict[int, str]] = {}
+        ruled: set[int] = set()
         # only the cells the file holds (iter_rows would create every cell of the used range: a
         # sheet formatted down to row 1,048,576 would take minutes)
         for (r, c), cell in sorted(sheet._cells.items()):
@@ -175,8 +182,12 @@ def read_xlsx(data: bytes, name: str) -> Document:
             text = _cell_value_text(cell.value, cell.number_format)
             if text:
                 cells.setdefault(r, {})[c] = text
+                border = cell.border
+                if cell.has_style and any(side is not None and side.style for side in
+                                          (border.left, border.right, border.top, border.bottom)):
+                    ruled.add(r)
         merged = {(m.min_row, m.min_col): m.max_col for m in sheet.merged_cells.ranges}
-        grids.append(_grid(sheet.title, cells, hidden_rows, hidden_cols, merged))
+        grids.append(_grid(sheet.title, cells, hidden_rows, hidden_cols, merged, ruled))
     return _document(data, name, "xlsx", grids)
 
 
@@ -203,14 +214,25 @@ def read_xls(data: bytes, name: str) -> Document:
         hidden_rows = {r + 1 for r, info in sheet.rowinfo_map.items() if info.hidden}
         hidden_cols = {c + 1 for c, info in sheet.colinfo_map.items() if info.hidden}
         cells: dict[int, dict[int, str]] = {}
+        ruled: set[int] = set()
         for r in range(sheet.nrows):
             for c, cell in enumerate(sheet.row(r)):
                 text = _xls_cell_text(book, cell)
                 if text:
                     cells.setdefault(r + 1, {})[c + 1] = text
+                    if _xls_bordered(book, cell):
+                        ruled.add(r + 1)
         merged = {(rlo + 1, clo + 1): chi for rlo, _, clo, chi in sheet.merged_cells}  # chi is exclusive, 0-based
-        grids.append(_grid(sheet.name, cells, hidden_rows, hidden_cols, merged))
+        grids.append(_grid(sheet.name, cells, hidden_rows, hidden_cols, merged, ruled))
     return _document(data, name, "xls", grids)
+
+
+def _xls_bordered(book, cell) -> bool:
+    try:
+        border = book.xf_list[cell.xf_index].border
+    except (IndexError, TypeError, AttributeError):
+        return False
+    return any((border.left_line_style, border.right_line_style, border.top_line_style, border.bottom_line_style))
 
 
 def _xls_cell_text(book, cell) -> str:
