@@ -417,6 +417,24 @@ def encrypt(path: Path, password: str = "secret") -> bytes:
     return out.getvalue()
 
 
+def render_encrypted_xls(path: Path) -> Path:
+    """An .xls marked as password-protected: a FILEPASS record (RC4) right after the workbook's BOF,
+    where Excel writes it. (No library writes encrypted BIFF8; the payload stays plain, which
+    does not matter: a reader must stop at the marker.)"""
+    import struct
+
+    import xlwt
+
+    book = xlwt.Workbook()
+    book.add_sheet("收入支出决算总表").write(0, 0, "2021 年度收入支出决算总表")
+    plain = book.get_biff_data()
+    assert struct.unpack("<HH", plain[:4]) == (0x0809, 16)  # BOF, BIFF8
+    filepass = struct.pack("<HHH", 0x002F, 54, 1) + struct.pack("<HH", 1, 1) + bytes(48)  # RC4, version 1.1
+    book.get_biff_data = lambda: plain[:20] + filepass + plain[20:]
+    book.save(str(path))
+    return Path(path)
+
+
 # ---------------------------------------------------------------- comparing with the text path
 
 ITEM_KEY = ["table_key", "side", "code", "item", "column", "amount"]

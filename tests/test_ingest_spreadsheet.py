@@ -180,6 +180,13 @@ def test_truncated_xls_is_corrupt(workbooks):
     assert err.value.kind == "xls_corrupt" and "half.xls" in err.value.message
 
 
+def test_password_protected_xls_is_encrypted(tmp_path):
+    path = format_factory.render_encrypted_xls(tmp_path / "locked.xls")
+    with pytest.raises(IngestError) as err:
+        read_document(path)
+    assert err.value.kind == "xls_encrypted" and "locked.xls" in err.value.message and "password" in err.value.message
+
+
 def test_xls_saved_under_xlsx_is_read_by_content(workbooks):
     doc = read_bytes(workbooks[("003", "xls")].read_bytes(), "公开表.xlsx")
     assert doc.format == "xls"
