@@ -131,7 +131,8 @@ def document_records(doc) -> Records:
     rows, table_checks = line_item_records(doc)
     line_items = records_to_arrow("line_items", rows)  # the stages below read it as Arrow: no pandas round trip
     narrative = narrative_records(doc, line_items)
-    checks = table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc, table_checks)
+    checks = (table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc, table_checks)
+              + formula_checks(doc))
     meta = doc.meta
     documents = [{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,
@@ -144,6 +145,17 @@ def document_records(doc) -> Records:
 def parse_document(doc) -> dict[str, pd.DataFrame]:
     """`document_tables` as DataFrames."""
     return as_frames(document_tables(doc))
+
+
+def formula_checks(doc) -> list[dict]:
+    """A warning when workbook cells hold a formula but no computed value: those numbers are missing."""
+    cells = getattr(doc, "formulas_without_value", None)
+    if not cells:
+        return []
+    shown = "; ".join(cells[:5]) + (f"; … ({len(cells)} in all)" if len(cells) > 5 else "")
+    return [{"doc_id": doc.meta.doc_id, "check": "formula_without_value", "passed": False, "severity": "warning",
+             "detail": f"{doc.source_file}: {len(cells)} formula cell(s) hold no computed value ({shown}); the file "
+                       f"was never recalculated, so these amounts are missing — open and save it in Excel or LibreOffice"}]
 
 
 def ocr_checks(doc, table_checks: list[dict] = ()) -> list[dict]:

@@ -141,6 +141,28 @@ def test_disclosure_pasted_into_one_sheet_reads_as_the_text(tmp_path):
     assert any(line.startswith("合计\t") and not line.replace("合计", "").strip() for line in lines)
 
 
+def test_formulas_never_calculated_are_reported_not_guessed(workbooks, tmp_path):
+    """A workbook written by a program: 收入决算表's 合计 row as SUM formulas with no cached value.
+    Those amounts are missing (never invented), the warning names the cells, the rest is read."""
+    from fiscal_nlp.pipeline import extract_document
+
+    book = openpyxl.load_workbook(workbooks[("000", "xlsx")])
+    sheet = book["收入决算表"]
+    total = next(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == "合计")
+    sheet.cell(total, 3).value = f"=SUM(C{total + 1},C{total + 5},C{total + 10},C{total + 13})"
+    sheet.cell(total, 4).value = f"=SUM(D{total + 1},D{total + 5},D{total + 10},D{total + 13})"
+    book.save(tmp_path / "formulas.xlsx")
+    tables = extract_document(tmp_path / "formulas.xlsx", {"department": "武汉市汉阳区大数据中心", "fiscal_year": "2021",
+                                                            "doc_kind": "final", "district": "汉阳区"})
+    items = tables["line_items"]
+    income_total = items[(items["table_key"] == "income") & (items["item"] == "合计")]
+    assert income_total[["column", "amount"]].values.tolist() == [["其他收入", 0.22]]
+    assert len(items) == 165 - 2
+    warning = tables["checks"][tables["checks"]["check"] == "formula_without_value"]
+    assert len(warning) == 1 and warning.iloc[0]["severity"] == "warning"
+    assert f"sheet 收入决算表, cell C{total}" in warning.iloc[0]["detail"] and "2 formula cell(s)" in warning.iloc[0]["detail"]
+
+
 # ---------------------------------------------------------------- bad workbooks
 
 

@@ -21,7 +21,9 @@ written in the layout of the text exports:
   the decimals its number format shows (3 under ``#,##0.00`` is ``3.00``, as printed, so an
   amount is never taken for a 行次 or a code; 0.9949 under ``0.00%`` is ``99.49%``).
 
-Formula cells are read from the values the file has cached (what Excel last computed).
+Formula cells are read from the values the file has cached (what Excel last computed); a
+formula without one (a file written by a program and never recalculated) is listed in
+`Document.formulas_without_value`, and the driver warns that its number is missing.
 """
 from __future__ import annotations
 
@@ -166,6 +168,8 @@ def read_xlsx(data: bytes, name: str) -> Document:
         raise IngestError("xlsx_corrupt", f"{name}: the workbook is damaged and cannot be opened "
                                           f"({type(exc).__name__}: {exc})") from exc
     grids = []
+    formulas = _formulas(data, book) if _has_formulas(data) else {}
+    uncomputed = []
     for sheet in book.worksheets:  # chartsheets hold no cells
         if sheet.sheet_state != "visible":
             continue
@@ -178,6 +182,9 @@ def read_xlsx(data: bytes, name: str) -> Document:
         # sheet formatted down to row 1,048,576 would take minutes)
         for (r, c), cell in sorted(sheet._cells.items()):
             if cell.value is None:
+                formula = formulas.get((sheet.title, r, c))
+                if formula and r not in hidden_rows and c not in hidden_cols:
+                    uncomputed.append(f"sheet {sheet.title}, cell {column_letter(c)}{r} ({formula})")
                 continue
             text = _cell_value_text(cell.value, cell.number_format)
             if text:
@@ -188,7 +195,29 @@ def read_xlsx(data: bytes, name: str) -> Document:
                     ruled.add(r)
         merged = {(m.min_row, m.min_col): m.max_col for m in sheet.merged_cells.ranges}
         grids.append(_grid(sheet.title, cells, hidden_rows, hidden_cols, merged, ruled))
-    return _document(data, name, "xlsx", grids)
+    doc = _document(data, name, "xlsx", grids)
+    doc.formulas_without_value = uncomputed
+    return doc
+
+
+def _has_formulas(data: bytes) -> bool:
+    """Whether any worksheet part holds a formula (<f>): only then are formulas read a second time."""
+    import zipfile
+
+    package = zipfile.ZipFile(io.BytesIO(data))
+    parts = (package.read(n) for n in package.namelist() if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+    return any(b"<f>" in part or b"<f " in part for part in parts)
+
+
+def _formulas(data: bytes, book) -> dict[tuple[str, int, int], str]:
+    """(sheet, row, column) -> formula text, for the visible sheets (the workbook opened without cached values)."""
+    from openpyxl import load_workbook
+
+    visible = {sheet.title for sheet in book.worksheets if sheet.sheet_state == "visible"}
+    raw = load_workbook(io.BytesIO(data), data_only=False)
+    return {(sheet.title, r, c): str(cell.value) for sheet in raw.worksheets if sheet.title in visible
+            for (r, c), cell in sheet._cells.items()
+            if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("="))}
 
 
 # ---------------------------------------------------------------- .xls
