@@ -227,3 +227,19 @@ def test_tables_beside_the_article_container_are_still_read():
     doc = read_bytes(page.encode(), "split.html")
     assert format_factory.item_set(extract_line_items(doc)[0]) == format_factory.item_set(golden_line_items("000"))
     assert not any("首页" in line.text for line in doc.lines)
+
+
+def test_page_wrapped_in_one_form_is_read(pages):
+    """ASP.NET sites wrap the whole page in <form id="form1">: the form is not chrome then."""
+    html = pages["003"].read_text("utf-8").replace("<body>", '<body><form id="form1" method="post">').replace(
+        "</body>", "</form></body>")
+    doc = read_bytes(html.encode(), "aspx.html")
+    assert format_factory.item_set(extract_line_items(doc)[0]) == format_factory.item_set(golden_line_items("003"))
+
+
+def test_checkboxes_read_as_ticks():
+    page = """<html><body><div class="content"><p>2021 年度运行维护项目自评表</p><table>
+    <tr><td>项目类别</td><td>1、部门预算项目 <input type="checkbox" checked> 2、市直专项 <input type="checkbox"></td></tr>
+    <tr><td>项目名称</td><td>运行维护费<input type="text" value="x"></td></tr></table></div></body></html>"""
+    rows = [line.text for line in read_bytes(page.encode(), "form.html").lines if "\t" in line.text]
+    assert rows == ["项目类别\t1、部门预算项目 ☑ 2、市直专项 ☐", "项目名称\t运行维护费"]

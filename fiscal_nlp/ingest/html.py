@@ -48,7 +48,8 @@ def page_rules() -> dict:
     raw = yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath("html_page.yaml").read_text("utf-8"))
     words = lambda key: re.compile(r"(?:^|[\s_-])(?:" + "|".join(map(re.escape, raw[key])) + r")(?:$|[\s_\d-])",  # noqa: E731
                                    re.IGNORECASE)
-    return {"drop_tags": frozenset(raw["drop_tags"]), "chrome": words("chrome_words"),
+    return {"drop_tags": frozenset(raw["drop_tags"]), "chrome_tags": frozenset(raw["chrome_tags"]),
+            "chrome": words("chrome_words"),
             "content": words("content_words"), "lines": [re.compile(p) for p in raw["chrome_lines"]]}
 
 
@@ -103,12 +104,17 @@ def remove_chrome(body) -> None:
             continue
         if el.tag in rules["drop_tags"] or _hidden(el):
             el.drop_tree()
+        elif el.tag == "input":  # a ticked box in a 自评表 (项目类别 ☑ 部门预算项目) is text; other controls are not
+            if (el.get("type") or "").lower() in ("checkbox", "radio"):
+                el.tail = ("☑" if el.get("checked") is not None else "☐") + (el.tail or "")
+            el.drop_tree()
     for el in list(body.iter()):
         if el is body or not isinstance(el.tag, str) or el.getparent() is None:
             continue
         names = _names(el)
-        if names and rules["chrome"].search(names) and not rules["content"].search(names) \
-                and _text_len(el) < 0.5 * total:
+        chrome = el.tag in rules["chrome_tags"] or (
+            names and rules["chrome"].search(names) and not rules["content"].search(names))
+        if chrome and _text_len(el) < 0.5 * total:
             el.drop_tree()
     for el in list(body.iter("ul", "ol", "div", "p", "table", "dl", "td", "span")):
         if el.getparent() is None or el is body:
