@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from .executors import default_jobs, map_unordered
 from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
+from .ingest.checks import reader_checks
 from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow
 
 Tables = dict[str, pa.Table]  # one document's (or a batch's) contract tables, as Arrow
@@ -131,8 +132,8 @@ def document_records(doc) -> Records:
     rows, table_checks = line_item_records(doc)
     line_items = records_to_arrow("line_items", rows)  # the stages below read it as Arrow: no pandas round trip
     narrative = narrative_records(doc, line_items)
-    checks = (table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc, table_checks)
-              + formula_checks(doc))
+    checks = (table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc)
+              + reader_checks(doc, table_checks))
     meta = doc.meta
     documents = [{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,
@@ -147,32 +148,8 @@ def parse_document(doc) -> dict[str, pd.DataFrame]:
     return as_frames(document_tables(doc))
 
 
-def formula_checks(doc) -> list[dict]:
-    """A warning when workbook cells hold a formula but no computed value: those numbers are missing."""
-    cells = getattr(doc, "formulas_without_value", None)
-    if not cells:
-        return []
-    shown = "; ".join(cells[:5]) + (f"; … ({len(cells)} in all)" if len(cells) > 5 else "")
-    return [{"doc_id": doc.meta.doc_id, "check": "formula_without_value", "passed": False, "severity": "warning",
-             "detail": f"{doc.source_file}: {len(cells)} formula cell(s) hold no computed value ({shown}); the file "
-                       f"was never recalculated, so these amounts are missing — open and save it in Excel or LibreOffice"}]
-
-
-def ocr_checks(doc, table_checks: list[dict] = ()) -> list[dict]:
-    """A warning when some PDF pages had no text layer: whatever they hold is missing from the output.
-
-    HTML pages and Word documents list the images of their body: a warning when a standard table
-    is then missing or empty (it may be one of the pictures), else an `info` row naming them.
-    """
-    if getattr(doc, "images", None):
-        missing = sorted({c["table_key"] for c in table_checks if c.get("check") == "table_presence"
-                          and not c.get("passed") and c.get("table_key")})
-        shown = "; ".join(doc.images[:5]) + (f"; … ({len(doc.images)} in all)" if len(doc.images) > 5 else "")
-        detail = (f"{doc.source_file}: {len(doc.images)} image(s) in the body are not read ({shown})"
-                  + (f"; tables {', '.join(missing)} are missing or empty: if they are among the pictures, OCR is needed"
-                     if missing else ""))
-        return [{"doc_id": doc.meta.doc_id, "check": "ocr_needed", "passed": False,
-                 "severity": "warning" if missing else "info", "detail": detail}]
+def ocr_checks(doc) -> list[dict]:
+    """A warning when some PDF pages had no text layer: whatever they hold is missing from the output."""
     if not doc.pages_without_text:
         return []
     from .ingest.pdf import page_list
