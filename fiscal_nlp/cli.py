@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     e = sub.add_parser("extract", help="extract every document in a folder into the data contract tables",
-                       description="Read every .txt/.md/.pdf in RAW_DIR and write the contract tables as "
+                       description="Read every disclosure in RAW_DIR (text, PDF, HTML, .xlsx/.xls, .docx) and write the contract tables as "
                                    "hive-partitioned Parquet datasets OUT/<table>.parquet/ and OUT/fiscal.duckdb. "
                                    "Bad files become rows of the `errors` table; the rest of the batch is still "
                                    "extracted. A re-run extracts only files whose content changed.")

@@ -29,6 +29,7 @@ import pyarrow as pa
 
 from .executors import default_jobs, map_unordered
 from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
+from .ingest.checks import reader_checks
 from .ingest.identify import department_hash, department_key
 from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow
 
@@ -169,7 +170,8 @@ def document_records(doc) -> Records:
     line_items = records_to_arrow("line_items", rows)  # the stages below read it as Arrow: no pandas round trip
     statements = extract_rows(doc, line_items)
     narrative = public_records(doc, statements)
-    checks = audit_document(doc, line_items, statements, table_checks)  # every check: the audit stage's
+    # every check is the audit stage's, plus what a reader saw (pictures of tables in a web page …)
+    checks = audit_document(doc, line_items, statements, table_checks) + reader_checks(doc, table_checks)
     meta = doc.meta
     documents = [{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,

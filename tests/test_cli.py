@@ -22,7 +22,7 @@ def messy_raw(tmp_path):
     (raw / "scan.txt").write_bytes(bytes(range(256)) * 40)                        # binary named .txt
     (raw / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog")     # truncated PDF
     (raw / "minutes.txt").write_text("会议纪要\n今天讨论了食堂菜单。\n", "utf-8")    # not a disclosure
-    (raw / "table.xlsx").write_bytes(b"PK\x03\x04")                               # unsupported
+    (raw / "table.xlsx").write_bytes(b"PK\x03\x04")                               # a broken workbook
     return raw
 
 
@@ -33,7 +33,7 @@ def test_bad_input_costs_nothing_else(messy_raw, tmp_path):
     assert sorted(t["documents"]["source_file"]) == ["000_b48aa8d80c836ecf.txt", "003_4a269030347ad5ed.txt"]
     errors = dict(zip(t["errors"]["source_file"], t["errors"]["kind"]))
     assert errors == {"copy_of_000.txt": "duplicate", "empty.txt": "empty", "scan.txt": "binary",
-                      "broken.pdf": "pdf_corrupt", "minutes.txt": "not_a_disclosure", "table.xlsx": "unsupported_format"}
+                      "broken.pdf": "pdf_corrupt", "minutes.txt": "not_a_disclosure", "table.xlsx": "xlsx_corrupt"}
     assert all(f in m for f, m in zip(t["errors"]["source_file"], t["errors"]["message"]))
     # the good documents are complete: 165 + 202 cells read by hand from 000 and 003
     assert t["line_items"].groupby("doc_id").size().to_dict() == {"hanyang-dsjzx-2021-final": 165, "qingshan-dsjzx-2024-final": 202}

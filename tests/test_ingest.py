@@ -57,7 +57,8 @@ def test_nfkc_folds_fullwidth_and_kangxi():
     ("blank.txt", b"  \n\n ", "empty"),
     ("binary.txt", bytes(range(256)) * 20, "binary"),
     ("fake.pdf", b"this is not a pdf", "pdf_corrupt"),
-    ("sheet.xlsx", b"PK\x03\x04....", "unsupported_format"),
+    ("sheet.xlsx", b"PK\x03\x04....", "xlsx_corrupt"),  # a truncated download: readers in test_ingest_formats.py
+    ("notes.rtf", b"{\\rtf1\\ansi 2021}", "unsupported_format"),
 ])
 def test_bad_input_gets_a_clear_error(name, data, kind):
     with pytest.raises(IngestError) as exc:

@@ -39,7 +39,7 @@ def decode_text(data: bytes, name: str) -> str:
 def split_lines(text: str, page: int | None = None, start: int = 1) -> list[Line]:
     """Normalise and split into Line objects numbered from `start` (CRLF/CR/LF all accepted)."""
     texts = normalise_text(text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
-    return list(map(_make_line, zip(texts, count(start), repeat(page))))
+    return list(map(_make_line, zip(texts, count(start), repeat(page), repeat(None))))
 
 
 _make_line = partial(tuple.__new__, Line)  # Line._make without its per-call Python frame

@@ -49,7 +49,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("fiscal_year", "int"),
         _c("doc_kind", "str", doc="budget (部门预算) or final (部门决算)"),
         _c("unit", "str"),
-        _c("format", "str", doc="extension: text or pdf"),
+        _c("format", "str", doc="extension: text, pdf, html, xlsx, xls or docx"),
         _c("n_lines", "int", doc="extension: lines (text) the parsers read"),
         _c("n_pages", "int", doc="extension: PDF pages, null for text"),
         _c("province", "str", doc="extension: province as printed or implied by the city/county (上海市, 江苏省, 湖北省)"),
