@@ -15,7 +15,8 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from .reasons import Taxonomy, find_reason
+from . import grammar
+from .reasons import Taxonomy, attach_reasons, find_reason
 from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
 
 _YEAR = r"(?:\d{4}年度?|上年度?|上一年度?)"
@@ -80,24 +81,49 @@ def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
         found.append(dict(m=m, start=start, metric=label, current=None, zero=True))
     found.sort(key=lambda f: f["start"])
 
+    for st in grammar.find_changes(jt, [f["m"].span() for f in found]):
+        if st.kind == "change":
+            found.append(dict(m=None, st=st, start=st.start, metric=st.subject, current=st.current))
+    found.sort(key=lambda f: f["start"])
+
     rows = []
     for i, f in enumerate(found):
-        m = f["m"]
+        m, st = f["m"], f.get("st")
         if not f["metric"]:
             continue
+        end = m.end() if m is not None else st.span[1]
         stop = found[i + 1]["start"] if i + 1 < len(found) else None
-        reason = find_reason(text, m.end(), stop)
+        reason = find_reason(text, end, stop)
         zero = f.get("zero", False)
+        if st is not None:
+            delta, pct, previous, basis = st.delta, st.pct, st.previous, st.basis
+        else:
+            delta = Decimal(0) if zero else _signed(m["delta"], m["dir"])
+            pct = None if zero else _signed(m["pct"], m["pdir"] or m["dir"])
+            previous, basis = None, _basis(m.group())
         rows.append({
             "metric": f["metric"],
             "project": None,
             "current": f["current"],
-            "delta": Decimal(0) if zero else _signed(m["delta"], m["dir"]),
-            "pct": None if zero else _signed(m["pct"], m["pdir"] or m["dir"]),
+            "previous": previous,
+            "delta": delta,
+            "pct": pct,
+            "basis": basis,
             "reason": reason,
             "reason_category": taxonomy.classify(reason),
             "source_line": jt.source_line(f["start"]),
             "page": jt.page(f["start"]),
-            "_span": (m.start(), m.end()),
+            "_span": (m.start(), m.end()) if m is not None else st.span,
+            "_subject": f["metric"],
         })
+    attach_reasons(text, rows, taxonomy)
     return rows
+
+
+_COMPARATOR = re.compile(rf"(?:与|比|较){_YEAR}[^,。;\n\d]{{0,8}}?(?=相比|对比|增加|减少|增长|下降|持平|无|,)")
+
+
+def _basis(statement: str) -> str | None:
+    """The base a seed-pattern statement names (“比2020年预算” -> 上年预算), None when unnamed."""
+    m = _COMPARATOR.search(statement)
+    return grammar.basis_of(m.group())[0] if m else None
