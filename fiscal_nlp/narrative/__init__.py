@@ -63,8 +63,35 @@ def extract_rows(doc: Document, line_items: pd.DataFrame | pa.Table | None = Non
         "facts": extract_facts(jt, blocks),
         "reform_events": extract_reform_events(jt, doc.meta.department),
     }
-    rows["checks"] = run_checks(jt, rows, line_items)
+    # A percent-only change (delta not printed) has no delta for `check_changes` to test; its
+    # span still counts as read for the unparsed-statement check.
+    checkable = [c for c in rows["changes"] if c["delta"] is not None]
+    unchecked = [c for c in rows["changes"] if c["delta"] is None]
+    rows["checks"] = run_checks(jt, {**rows, "changes": checkable, "_percent_only_changes": unchecked}, line_items)
+    rows["checks"] += unparsed_by_grammar(jt, rows, rows["checks"])
     return rows
+
+
+def unparsed_by_grammar(jt, rows: dict[str, list[dict]], checks: list[dict]) -> list[dict]:
+    """`unparsed_statement` warnings for sentences the grammar sees as statements (an amount and
+    a comparator 较/同比/对比/与…相比/比 or a budget word) that yielded no row and that
+    `checks.check_unparsed` has not reported already (its trigger words are fewer)."""
+    from .checks import _row
+    from .grammar import statement_sentences
+
+    spans = [r["_span"] for name in NARRATIVE_TABLES[:-1] for r in rows[name]]
+    reported = {c["source_line"] for c in checks if c["check"] == "unparsed_statement"}
+    out = []
+    for start, end in statement_sentences(jt):
+        if any(s < end and start < e for s, e in spans):
+            continue
+        line = jt.source_line(start)
+        if line in reported:
+            continue
+        reported.add(line)
+        out.append(_row("unparsed_statement", False, "warning", None, None,
+                        f"statement not parsed: {jt.text[start:end].strip()[:160]}", line))
+    return out
 
 
 def _public(row: dict, doc_id: str) -> dict:

@@ -81,6 +81,7 @@ def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
         found.append(dict(m=m, start=start, metric=label, current=None, zero=True))
     found.sort(key=lambda f: f["start"])
 
+    found = [f for f in found if f["metric"]]  # a seed pattern without a subject: left to the grammar
     for st in grammar.find_changes(jt, [f["m"].span() for f in found]):
         if st.kind == "change":
             found.append(dict(m=None, st=st, start=st.start, metric=st.subject, current=st.current))

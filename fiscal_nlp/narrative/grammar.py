@@ -180,7 +180,7 @@ def basis_of(comparator: str, vocab: Vocabulary | None = None) -> tuple[str | No
 
 # ---------------------------------------------------------------- subjects
 _CLAUSE_STOP = re.compile(r"[。;\n]|其中:")
-_GENERIC_SUBJECT = re.compile(r"^(?:本年|当年|本年度|全年|年度)?(?:预算安排|预算执行数|预算数|预算|决算数|决算|支出决算|"
+_GENERIC_SUBJECT = re.compile(r"^(?:本年|当年|本年度|全年|年度)?(?:预算安排|预算执行数|预算数|预算|决算数|决算|支出决算|数|"
                               r"收入|支出|金额|合计|总计|其中)?$")
 _SUBJECT_TAIL = re.compile(r"(?:均为|合计为|共计|合计|总额为|总额|为|是|达|:)+$")
 _ITEM_OPEN = re.compile(r"\n?(?:\d{1,2}[.、]|[(（]\d{1,2}[)）]|[(（][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")
@@ -296,6 +296,23 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Statement
             start = m.start("metric")
         elif not subject and cstart > sent_start:  # subject before the comparison in the same sentence
             subject, start = subject_before(text, sent_start, m.start())
+        elif not money and cstart == sent_start and text[sent_start - 1:sent_start] == "。":
+            # “基本支出预算数为15,844.04万元。与上年相比增加…”: the figure closes the sentence before
+            prev_start = max(text.rfind("。", 0, sent_start - 1), text.rfind("\n", 0, sent_start - 1)) + 1
+            while PURPOSE.match(text, prev_start) and text[prev_start - 1:prev_start] == "。":
+                # “S A万元。主要用于…。与上年相比…”: what the money buys sits between
+                sent_start = prev_start
+                prev_start = max(text.rfind("。", 0, sent_start - 1), text.rfind("\n", 0, sent_start - 1)) + 1
+            prev_money = [a for a in r.any_amount.finditer(text, prev_start, sent_start) if not a.group().endswith("%")]
+            if not prev_money or text[prev_money[-1].end():sent_start].strip("。,") or current is not None:
+                continue  # the sentence before does not end with the figure: nothing safe to attach
+            figure = re.match(rf"({NUM})({vocab.unit})", prev_money[-1].group())
+            current = to_wan_amount(figure.group(1), figure.group(2), vocab)
+            subject, start = subject_before(text, clause_start(text, prev_money[-1].start()), prev_money[-1].start())
+            if not subject:
+                continue
+        if not subject and not money:
+            continue  # no subject and no figure of its own: not an item's statement either
         subject = resolve_subject(text, subject, m.start())
         if not subject:
             continue
@@ -434,6 +451,16 @@ def statement_sentences(jt: JoinedText) -> list[tuple[int, int]]:
     out = []
     for start, end in jt.sentences():
         sentence = jt.text[start:end]
-        if r.any_amount.search(sentence) and r.trigger.search(sentence):
+        if len(sentence) > MAX_SENTENCE or not r.any_amount.search(sentence):
+            continue  # (a form or table glued into one “sentence” is no statement)
+        compared = r.change.search(sentence)
+        if compared and not (compared["flat"] or compared["delta"] or compared["pct"] or compared["pct0"]):
+            compared = None
+        budget_and_actual = r.budget.search(sentence) and r.actual.search(sentence)
+        if compared or budget_and_actual or r.rate.search(sentence):
             out.append((start, end))
     return out
+
+
+# Longest text read as one sentence by `statement_sentences`.
+MAX_SENTENCE = 300
