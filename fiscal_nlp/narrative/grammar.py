@@ -207,6 +207,9 @@ def item_heading(text: str, offset: int) -> str | None:
         cut = head.find(stop)
         if cut > 0:
             head = head[:cut]
+    year = re.search(r",\d{4}年", head)  # “初中教育(2050203),2023年度决算数为…”
+    if year:
+        head = head[:year.start()]
     head = re.sub(rf"{NUM}(?:万元|万|元|亿元)?[,]?$", "", head)
     return head.strip("“”\"' ,") or None
 
@@ -318,9 +321,16 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Statement
             continue
         deltas = _split_list(m["delta"], vocab)
         unit = m["delta_u"]
+        if unit == "元" and deltas and deltas[-1][1] in ("万", "亿"):  # “30.00、20.00万元”: the list shares 万元
+            unit = deltas[-1][1] + "元"
+            deltas = [(printed, None) for printed, _ in deltas]
         pcts = [p for p, _ in _split_list(m["pct"] or m["pct0"], vocab)]
         subjects = _split_subjects(subject) if max(len(deltas), len(pcts)) > 1 else [subject]
         previous = to_wan_amount(m["prev"], m["prev_u"], vocab) if m["prev"] else None
+        if previous is None and basis == "上年执行数" and len(money) >= 2 and current is not None:
+            # “上年预算执行数为A万元，本年预算安排B万元，比上年预算执行数增加P%”: A is the previous figure
+            figure = re.match(rf"({NUM})({vocab.unit})", money[-2].group())
+            previous = to_wan_amount(figure.group(1), figure.group(2), vocab)
         pct_sign = vocab.signs.get(m["pdir"], sign) if m["pdir"] else sign
         for i, name in enumerate(subjects):
             delta = None
@@ -454,8 +464,6 @@ def statement_sentences(jt: JoinedText) -> list[tuple[int, int]]:
         if len(sentence) > MAX_SENTENCE or not r.any_amount.search(sentence):
             continue  # (a form or table glued into one “sentence” is no statement)
         compared = r.change.search(sentence)
-        if compared and not (compared["flat"] or compared["delta"] or compared["pct"] or compared["pct0"]):
-            compared = None
         budget_and_actual = r.budget.search(sentence) and r.actual.search(sentence)
         if compared or budget_and_actual or r.rate.search(sentence):
             out.append((start, end))

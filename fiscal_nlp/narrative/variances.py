@@ -20,7 +20,7 @@ from . import grammar
 from .reasons import Taxonomy, attach_reasons, find_reason
 from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
 
-_RATE = rf"(?:,?(?:完成|为|占)(?:年初)?预算(?:数)?的?(?P<rate>{NUM})%)?"
+_RATE = rf"(?:,?(?:完成|为|占)(?:年初|全年|调整)?预算(?:数)?的?(?P<rate>{NUM})%)?"
 _FULL = ClausePattern(
     rf"(?P<subject>[^。;\n]*?)。?(?P<basis>年初|全年)?预算(?:数)?为?(?P<budget>{NUM})万元,?"
     rf"(?:支出)?决算(?:数)?为?(?P<actual>{NUM})万元" + _RATE,
