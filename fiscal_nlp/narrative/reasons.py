@@ -188,6 +188,10 @@ def _reason_end(text: str, start: int, stop: int) -> int:
     return m.end() if m.group() in ("。", ";") else m.start()
 
 
+# A reason sentence that says it explains everything above (“上述支出变动的主要原因…”).
+_TOTAL_LEAD = re.compile(r"上述|以上|总体|整体|总计|合计")
+# The statements a reason sentence can reach back to lie within this many characters of it.
+_RUN_REACH = 400
 # A reason's lead names a statement when it repeats this share of the subject's character pairs
 # (““三公”经费支出决算数小于预算数的” names ““三公”经费财政拨款支出”: 4 of its 9 pairs).
 NAMED_SHARE = 0.4
@@ -210,8 +214,9 @@ def attach_reasons(text: str, rows: list[dict], taxonomy: "Taxonomy") -> None:
     `reason_scope`: ``statement`` — the reason is printed with the statement; ``named`` — a
     reason sentence after several statements names this one (““三公”经费支出决算数小于预算数
     的主要原因：…” after the total and its items goes to the total); ``total`` — a reason
-    sentence that names none of them, after several statements of one paragraph without their
-    own reason, goes to the first of them (the total they break down).
+    sentence that says it covers them all (上述/以上/总体…) without naming one, after several
+    statements of one paragraph without their own reason, goes to the first of them (the total
+    they break down). Otherwise a reason stays with the statement it follows.
     """
     for i, row in enumerate(rows):
         row.setdefault("reason_scope", "statement" if row.get("reason") else None)
@@ -228,7 +233,8 @@ def attach_reasons(text: str, rows: list[dict], taxonomy: "Taxonomy") -> None:
         # the run: earlier statements of this paragraph (no line break between) without a reason
         run = [row]
         j = i - 1
-        while j >= 0 and rows[j].get("reason") is None and "\n" not in text[rows[j]["_span"][1]:run[0]["_span"][0]]:
+        while (j >= 0 and rows[j].get("reason") is None and "\n" not in text[rows[j]["_span"][1]:run[0]["_span"][0]]
+               and row["_span"][1] - rows[j]["_span"][0] <= _RUN_REACH):
             run.insert(0, rows[j])
             j -= 1
         if len(run) < 2:
@@ -237,7 +243,7 @@ def attach_reasons(text: str, rows: list[dict], taxonomy: "Taxonomy") -> None:
         best, k = max(scores, key=lambda sk: (sk[0], -sk[1]))
         if best >= NAMED_SHARE and scores[-1][0] < best:
             target, scope = run[k], "named"
-        elif best < NAMED_SHARE and not lead.strip("的:,"):
+        elif best < NAMED_SHARE and _TOTAL_LEAD.search(lead):
             target, scope = run[0], "total"
         else:
             continue
