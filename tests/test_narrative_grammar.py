@@ -93,7 +93,7 @@ def test_two_subjects_in_one_clause():
 
 def test_list_under_a_heading_inherits_the_comparator():
     rows = _changes("“三公”经费支出决算与上年持平。其中：公务接待费支出持平；公务用车运行费减少1.20万元，下降8.00%。")
-    assert ("公务接待费", None, None, D(0), None, None) in rows
+    assert ("公务接待费支出", None, None, D(0), None, None) in rows
     assert ("公务用车运行费", None, None, D("-1.20"), D("-8.00"), None) in rows
 
 

@@ -297,9 +297,11 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Statement
                 if prev:
                     current = to_wan_amount(prev[-1].group(1), prev[-1].group(2), vocab)
             start = m.start("metric")
-        elif not subject and cstart > sent_start:  # subject before the comparison in the same sentence
-            subject, start = subject_before(text, sent_start, m.start())
-        elif not money and cstart == sent_start and text[sent_start - 1:sent_start] == "。":
+        if not subject and not money:  # “其中教育支出比上年减少…”: a subject without its figure
+            subject, start = subject_before(text, cstart, m.start())
+            if _GENERIC_SUBJECT.match(subject):
+                subject = ""
+        if not subject and not money and cstart == sent_start and text[sent_start - 1:sent_start] == "。":
             # “基本支出预算数为15,844.04万元。与上年相比增加…”: the figure closes the sentence before
             prev_start = max(text.rfind("。", 0, sent_start - 1), text.rfind("\n", 0, sent_start - 1)) + 1
             while PURPOSE.match(text, prev_start) and text[prev_start - 1:prev_start] == "。":
@@ -307,8 +309,9 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Statement
                 sent_start = prev_start
                 prev_start = max(text.rfind("。", 0, sent_start - 1), text.rfind("\n", 0, sent_start - 1)) + 1
             prev_money = [a for a in r.any_amount.finditer(text, prev_start, sent_start) if not a.group().endswith("%")]
-            if not prev_money or text[prev_money[-1].end():sent_start].strip("。,") or current is not None:
-                continue  # the sentence before does not end with the figure: nothing safe to attach
+            if (not prev_money or text[prev_money[-1].end():sent_start].strip("。,") or current is not None
+                    or r.change.search(text, prev_start, sent_start)):
+                continue  # the sentence before does not end with the figure (or is a comparison itself)
             figure = re.match(rf"({NUM})({vocab.unit})", prev_money[-1].group())
             current = to_wan_amount(figure.group(1), figure.group(2), vocab)
             subject, start = subject_before(text, clause_start(text, prev_money[-1].start()), prev_money[-1].start())
@@ -365,8 +368,9 @@ def _list_items(jt: JoinedText, head: re.Match, sign: int, basis: str | None, is
     stop = len(text) if stop < 0 else stop
     out = []
     pos = lead + 3
-    for part in re.split(r"(;)", text[pos:stop]):
-        if part == ";":
+    # items end at ; or at a comma that is no thousands separator and does not lead to the item's percent
+    for part in re.split(rf"(;|(?<!\d),(?!\d)(?!{vocab.direction}?(?:幅度?为?)?{NUM}%)|(?<=\d),(?!\d))", text[pos:stop]):
+        if part in (";", ","):
             pos += 1
             continue
         m = r.list_item.match(text, pos, pos + len(part))
@@ -375,7 +379,7 @@ def _list_items(jt: JoinedText, head: re.Match, sign: int, basis: str | None, is
             continue
         item_sign = 0 if m["flat"] else vocab.signs[m["dir"]]
         subject = _SUBJECT_TAIL.sub("", strip_subject(m["subject"]))
-        subject = re.sub(r"(?:支出决算|决算|支出)$", "", subject) or subject
+        subject = re.sub(r"(?:支出决算|决算)$", "", subject) or subject
         delta = Decimal(0) if m["flat"] else _signed(to_wan_amount(m["delta"], m["delta_u"], vocab), item_sign)
         pct = _signed(to_decimal(m["pct"]), vocab.signs.get(m["pdir"], item_sign)) if m["pct"] else None
         out.append(Statement("variance" if is_variance else "change", subject, m.start(), m.span(),
@@ -461,6 +465,9 @@ def statement_sentences(jt: JoinedText) -> list[tuple[int, int]]:
     out = []
     for start, end in jt.sentences():
         sentence = jt.text[start:end]
+        opener = r.reason_open.search(sentence)
+        if opener:  # figures inside a reason (“…较年初完成92%”) are not a statement
+            sentence = sentence[:opener.start()]
         if len(sentence) > MAX_SENTENCE or not r.any_amount.search(sentence):
             continue  # (a form or table glued into one “sentence” is no statement)
         compared = r.change.search(sentence)

@@ -26,6 +26,7 @@ _FULL = ClausePattern(
     rf"(?:支出)?决算(?:数)?为?(?P<actual>{NUM})万元" + _RATE,
     anchor=re.compile(r"预算数?为?\d"), before=3,  # “预算” with an amount (not every “预算”), after “。全年”
 )
+_RATE_NEXT = re.compile(rf"。完成(?:年初|全年|调整)?预算(?:数)?的?(?P<rate>{NUM})%")
 _ACTUAL_ONLY = ClausePattern(
     rf"(?P<subject>[^。;\n]*?)支出决算(?:数)?为?(?P<actual>{NUM})万元,完成年初预算(?:数)?的?(?P<rate>{NUM})%"
     rf"(?:,比年初预算(?P<dir>增加\(减少\)|增加|减少)(?P<delta>{NUM})万元)?"
@@ -51,6 +52,11 @@ def extract_variances(jt: JoinedText, resolver: CodeResolver, taxonomy: Taxonomy
     for m in _FULL.finditer(text):
         found.append(dict(m=m, start=m.start(), budget=to_decimal(m["budget"]), actual=to_decimal(m["actual"]),
                           rate=m["rate"], basis=f"{m['basis']}预算" if m["basis"] else None, span=m.span()))
+    for f in found:  # “…支出决算为0.88万元。完成年初预算的100.00%。”: the rate in the next sentence
+        if f["rate"] is None:
+            after = _RATE_NEXT.match(text, f["span"][1])
+            if after:
+                f["rate"], f["span"] = after["rate"], (f["span"][0], after.end())
     taken = [f["span"] for f in found]
     for m in _ACTUAL_ONLY.finditer(text):
         if any(s < m.end() and m.start() < e for s, e in taken):
