@@ -74,6 +74,11 @@ def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
     for m in _UNCHANGED.finditer(text):
         label = strip_subject(m["label"])
         start = subject_start(text, m.start("label"), m.end("label"))
+        sentence_start, _ = jt.sentence_span(m.start())
+        if not label and sentence_start < m.start():  # “S 0万元，与上年相比无变化”: the subject opens the sentence
+            figures = list(re.finditer(rf"{NUM}(?:万元|万|元|亿元)", text[sentence_start:m.start()]))
+            figure_at = sentence_start + figures[-1].start() if figures else m.start()
+            label, start = grammar.subject_before(text, sentence_start, figure_at)
         if not label:  # “。与上年相比无增减变化”: the subject is the previous sentence's
             prev_start, prev_end = _previous_sentence(jt, m.start())
             label = _SUBJECT_CUT.split(strip_subject(text[prev_start:prev_end]), maxsplit=1)[0]

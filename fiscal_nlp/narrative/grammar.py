@@ -143,7 +143,7 @@ def rules(path: str | None = None) -> Rules:
     pct_list = rf"{NUM}%(?:[、和及]{NUM}%){{0,3}}"
     change = re.compile(
         v.comparator
-        + rf"[,:]?(?P<metric>[^,。;:\n\d%]{{0,25}}?)(?:各|分别)?"
+        + rf"[,:]?(?:{v.year})?(?P<metric>[^,。;:\n\d%]{{0,25}}?)(?:各|分别)?"
         + rf"(?:(?P<prev>{NUM})(?P<prev_u>{v.unit})[,]?)?"
         + rf"(?:(?P<flat>{v.flat})|(?P<dir>{v.direction})"
         + rf"(?:(?P<delta>{num_list})(?P<delta_u>{v.unit})|(?P<pct0>{pct_list}))?"
@@ -185,6 +185,9 @@ _GENERIC_SUBJECT = re.compile(r"^(?:本年|当年|本年度|全年|年度)?(?:�
 _SUBJECT_TAIL = re.compile(r"(?:均为|合计为|共计|合计|总额为|总额|为|是|达|:)+$")
 _ITEM_OPEN = re.compile(r"\n?(?:\d{1,2}[.、]|[(（]\d{1,2}[)）]|[(（][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")
 PURPOSE = re.compile(r"主要用于|主要包括|用于")
+# What may follow the figure a comparison in the next sentence is about: nothing, what the money
+# is for (“，主要用于…”) or its share (“，占本年支出合计的99.21%”).
+_FIGURE_TAIL = re.compile(r"(?:,(?:主要用于|主要是用于|用于)[^。]*|,占[^。%]{0,20}?\d+(?:\.\d+)?%)?。")
 
 
 def clause_start(text: str, offset: int) -> int:
@@ -309,7 +312,7 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Statement
                 sent_start = prev_start
                 prev_start = max(text.rfind("。", 0, sent_start - 1), text.rfind("\n", 0, sent_start - 1)) + 1
             prev_money = [a for a in r.any_amount.finditer(text, prev_start, sent_start) if not a.group().endswith("%")]
-            if (not prev_money or text[prev_money[-1].end():sent_start].strip("。,") or current is not None
+            if (not prev_money or not _FIGURE_TAIL.fullmatch(text, prev_money[-1].end(), sent_start) or current is not None
                     or r.change.search(text, prev_start, sent_start)):
                 continue  # the sentence before does not end with the figure (or is a comparison itself)
             figure = re.match(rf"({NUM})({vocab.unit})", prev_money[-1].group())
@@ -375,7 +378,8 @@ def _list_items(jt: JoinedText, head: re.Match, sign: int, basis: str | None, is
             continue
         m = r.list_item.match(text, pos, pos + len(part))
         pos += len(part)
-        if m is None or r.change.search(m.group()) or any(s < m.end() and m.start() < e for s, e in taken):
+        if m is None or r.change.search(m.group()) or r.reason_open.search(m.group()) \
+                or any(s < m.end() and m.start() < e for s, e in taken):
             continue
         item_sign = 0 if m["flat"] else vocab.signs[m["dir"]]
         subject = _SUBJECT_TAIL.sub("", strip_subject(m["subject"]))
