@@ -212,3 +212,61 @@ def test_putuo_changes(putuo_finance):
     assert ("收入支出总计", D("2995.39"), D("-56.95"), D("-1.87")) in got
     assert ("一般公共预算财政拨款支出", D("2940.05"), D("-63.14"), D("-2.10")) in got
     assert ("财政拨款收入支出总计", D("0.3"), D(0), None) in got
+
+
+@pytest.fixture(scope="module")
+def real_rows():
+    """Narrative rows of a real PDF, read once per test module."""
+    from fiscal_nlp.ingest import read_document
+
+    cache: dict[str, dict] = {}
+
+    def rows(relative: str) -> dict:
+        if relative not in cache:
+            cache[relative] = extract_rows(read_document(REAL / relative))
+        return cache[relative]
+
+    return rows
+
+
+@needs_real
+def test_township_budget_per_item_changes(real_rows):
+    """万里街道 2024 预算: “2023年当年预算执行数为A万元，2024年预算安排B万元，比2023年预算执行数增加P%”."""
+    rows = real_rows("shanghai-putuo/上海市普陀区人民政府万里街道办事处24年预算.pdf")["changes"]
+    items = [(c["previous"], c["current"], c["pct"], c["basis"]) for c in rows if c["metric"].endswith("(项)")]
+    assert len(items) == 33
+    assert items[0] == (D("60.13"), D("25.77"), D("-57.14"), "上年执行数")
+    assert items[6] == (D("15.00"), D("30.00"), D("100.00"), "上年执行数")
+    assert items[9][:2] == (D("10.00"), D("10.00")) and next(
+        c for c in rows if c["current"] == D("10.00") and c["previous"] == D("10.00"))["delta"] == 0
+    assert all(c["reason"] for c in rows if c["metric"].endswith("(项)"))
+    total = next(c for c in rows if c["metric"] == "财政拨款收入")
+    assert (total["current"], total["delta"], total["basis"]) == (D("15621.11"), D("-876.75"), "上年预算")
+    assert (total["reason"], total["reason_scope"]) == ("项目调整", "named")
+
+
+@needs_real
+def test_university_final_per_item_percent_changes(real_rows):
+    """西南大学 2023 决算: “1.小学教育（2050202），2023年度决算数为7,970.38万元，比2022年度决算数增长0.39%”."""
+    rows = real_rows("university-moe/21_swu_2023_final_accounts__download.jsp.pdf")["changes"]
+    coded = [(c["metric"], c["current"], c["delta"], c["pct"]) for c in rows if c["metric"].endswith(")")]
+    assert coded[0] == ("小学教育(2050202)", D("7970.38"), None, D("0.39"))
+    assert coded[4] == ("其他留学教育支出(2050699)", D("738.86"), None, D("-4.50"))
+    assert len(coded) == 12
+    listed = {c["metric"]: c["delta"] for c in rows if c["current"] is None}
+    assert listed["其他收入"] == D("-39049.48") and listed["农林水支出"] == D("-16.84")
+    assert next(c for c in rows if c["metric"] == "其他收入")["reason"] == "债务收入减少"
+
+
+@needs_real
+def test_final_accounts_rate_only_three_public_items(real_rows):
+    """规划和自然资源局 2024 决算: 13 项 variances, and “因公出国（境）费决算为0.00万元，完成预算的0.00%”."""
+    rows = real_rows("shanghai-putuo/上海市普陀区规划和自然资源局 2024 年度部门决算.pdf")["variances"]
+    items = [(v["budget"], v["actual"], v["stated_rate"]) for v in rows if v["subject"].endswith("(项)")]
+    assert len(items) == 13
+    assert items[4] == (D("0.88"), D("0.88"), D("100.00"))  # the rate printed in the next sentence
+    assert items[8] == (D("3110.14"), D("2739.56"), D("88.08"))
+    sub = {v["subject"]: (v["budget"], v["actual"], v["stated_rate"]) for v in rows if v["budget"] is None}
+    assert sub["公务接待费"] == (None, D("0.39"), D("13.68"))
+    three = next(v for v in rows if v["subject"] == "“三公”经费财政拨款支出")
+    assert (three["budget"], three["actual"], three["reason_scope"]) == (D("2.85"), D("0.39"), "named")

@@ -4,10 +4,13 @@ Reads a `Document` (and the `line_items` frame of its tables, possibly empty) an
 contract's `variances`, `changes`, `projects`, `facts`, `reform_events` and `checks` tables.
 One module per job:
   text.py          lines joined into one searchable string with line provenance
-  reasons.py       reason text after a statement; taxonomy classification (YAML + jieba)
+  grammar.py       typed spans (amount+unit, percent, comparator+base, direction, reason opening)
+                   assembled into change and variance statements; words in narrative_grammar.yaml
+  reasons.py       reason text after a statement, which statement it belongs to (reason_scope);
+                   taxonomy classification with its evidence (YAML + jieba)
   codes.py         类/款/项 subject -> functional code from `line_items`
-  variances.py     年初预算 vs 支出决算 statements
-  changes.py       year-over-year statements
+  variances.py     年初预算 vs 支出决算 statements (seed patterns, then the grammar)
+  changes.py       year-over-year statements (seed patterns, then the grammar)
   forms.py         “项目名称” blocks and 自评表 execution rows
   declarations.py  部门项目申报表 (and their 当年预算变动 changes)
   projects.py      project money rows;   themes.py  project themes (CSV dictionary)
