@@ -270,3 +270,21 @@ def test_final_accounts_rate_only_three_public_items(real_rows):
     assert sub["公务接待费"] == (None, D("0.39"), D("13.68"))
     three = next(v for v in rows if v["subject"] == "“三公”经费财政拨款支出")
     assert (three["budget"], three["actual"], three["reason_scope"]) == (D("2.85"), D("0.39"), "named")
+
+
+def test_rate_after_the_subjects_own_figure_and_a_stated_excess():
+    """“S A万元，主要用于…，完成年初预算R%，决算数大于预算数D万元”: actual A, budget A − D."""
+    rows = _rows("2.文化旅游体育与传媒支出(类)48.00万元，主要用于文化活动，完成年初预算120%，决算数大于预算数8.00万元，主要原因是追加活动经费。")
+    assert [(v["subject"], v["budget"], v["actual"], v["stated_rate"], v["basis"], v["reason"]) for v in rows["variances"]] == [
+        ("文化旅游体育与传媒支出(类)", D("40.00"), D("48.00"), D("120"), "年初预算", "追加活动经费")]
+
+
+def test_budget_not_adjacent_and_three_figures():
+    assert _variances("会议费预算为4.00万元，2023年实际支出会议费决算为3.20万元。") == [("会议费", D("4.00"), D("3.20"), None, None)]
+    assert _variances("物业费预算数12.00万元，调整数13.00万元，决算数12.60万元。") == [("物业费", D("12.00"), D("12.60"), None, None)]
+
+
+def test_variance_and_change_in_one_sentence():
+    rows = _rows("科学技术支出(类)决算30.00万元，完成全年预算的75.00%，比上年决算数减少5.00万元。")
+    assert [(v["budget"], v["actual"], v["stated_rate"], v["basis"]) for v in rows["variances"]] == [(None, D("30.00"), D("75.00"), "全年预算")]
+    assert [(c["current"], c["delta"], c["basis"]) for c in rows["changes"]] == [(D("30.00"), D("-5.00"), "上年决算")]

@@ -134,6 +134,8 @@ class Rules:
     any_amount: re.Pattern
     trigger: re.Pattern
     reason_open: re.Pattern
+    over_under: re.Pattern
+    subject_figure: re.Pattern
 
 
 @lru_cache(maxsize=4)
@@ -158,10 +160,12 @@ def rules(path: str | None = None) -> Rules:
     actual = re.compile(rf"(?P<word>{_alt(v.actual_words)})(?:为|是|共计|合计)?{v.amount('a')}")
     rate = re.compile(rf"{_alt(v.rate_openers)}(?P<word>{budget_word})(?:{v.amount('rb')})?的?(?P<r>{NUM})%")
     gap = re.compile(rf"差(?:值|额)为?{v.amount('d')}")
+    over_under = re.compile(rf"决算数?(?P<cmp>大于|小于|超过|低于|多于|少于)(?P<word>{budget_word})?数?{v.amount('d')}")
+    subject_figure = re.compile(rf"\n?(?:\d{{1,2}}[.、]|[(（]\d{{1,2}}[)）])?(?:\d{{4}}年度?)?[^,。;\d%]{{2,40}}?{v.amount('a')}")
     any_amount = re.compile(rf"{NUM}(?:{v.unit}|%)")
     trigger = re.compile(rf"{v.comparator}|{budget_word}|{_alt(v.actual_words)}")
     reason_open = re.compile(rf"(?!{_alt(v.not_reason)}){_alt(v.reason_openers)}[:]?")
-    return Rules(change, list_item, budget, actual, rate, gap, any_amount, trigger, reason_open)
+    return Rules(change, list_item, budget, actual, rate, gap, any_amount, trigger, reason_open, over_under, subject_figure)
 
 
 def basis_of(comparator: str, vocab: Vocabulary | None = None) -> tuple[str | None, bool]:
@@ -404,7 +408,7 @@ def find_variances(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Stateme
     out: list[Statement] = []
     for s_start, s_end in jt.sentences():
         sentence = text[s_start:s_end]
-        if not r.actual.search(sentence):
+        if not (r.actual.search(sentence) or r.rate.search(sentence)):
             continue
         # clauses of one sentence split at ";" (a list of items each with its own figures)
         pos = s_start
@@ -421,11 +425,18 @@ def find_variances(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Stateme
 
 def _variance_in(text: str, start: int, end: int, s_start: int, vocab: Vocabulary, r: Rules) -> Statement | None:
     actual = r.actual.search(text, start, end)
-    if actual is None:
-        return None
-    budgets = [b for b in r.budget.finditer(text, start, end)]
+    over = r.over_under.search(text, start, end)
+    # (“决算数大于预算数8.00万元” prints a difference, not the budget)
+    budgets = [b for b in r.budget.finditer(text, start, end) if over is None or not over.start() <= b.start() < over.end()]
     rate = r.rate.search(text, start, end)
     gap = r.gap.search(text, start, end)
+    if actual is None:
+        # “教育支出1595.95万元，主要用于…，完成年初预算100%”: the subject's own figure is the actual,
+        # when it opens the clause and no budget figure is printed
+        figure = r.subject_figure.match(text, start, end)
+        if rate is None or budgets or figure is None or figure.end() > rate.start():
+            return None
+        actual = figure
     a = to_wan_amount(actual["a"], actual["a_u"], vocab)
     budget = basis = None
     if budgets:
@@ -435,6 +446,10 @@ def _variance_in(text: str, start: int, end: int, s_start: int, vocab: Vocabular
     elif rate is not None and rate["rb"]:
         budget = to_wan_amount(rate["rb"], rate["rb_u"], vocab)
         basis = _budget_basis(rate["word"], vocab)
+    elif over is not None:  # “决算数大于预算数55.93万元”: budget = actual ∓ the printed difference
+        d = to_wan_amount(over["d"], over["d_u"], vocab)
+        budget = a - d if over["cmp"] in ("大于", "超过", "多于") else a + d
+        basis = _budget_basis(over["word"], vocab) if over["word"] else None
     elif rate is not None:
         basis = _budget_basis(rate["word"], vocab)
     else:
@@ -442,7 +457,7 @@ def _variance_in(text: str, start: int, end: int, s_start: int, vocab: Vocabular
     if rate is not None and basis is None:
         basis = _budget_basis(rate["word"], vocab)
     first = min([actual.start()] + [b.start() for b in budgets])
-    subject, s_at = subject_before(text, start, first)
+    subject, s_at = subject_before(text, start, first if actual.re is not r.subject_figure else actual.start("a"))
     if not subject:  # “一般公共服务支出(类)。年初预算为…”: the sentence before names it
         prev_end = start - 1 if start > 0 and text[start - 1] == "。" else start
         if text[start - 1:start] == "。":
@@ -453,7 +468,7 @@ def _variance_in(text: str, start: int, end: int, s_start: int, vocab: Vocabular
     subject = resolve_subject(text, subject, first)
     if not subject:
         return None
-    last = max(m.end() for m in [actual, rate, gap, *budgets] if m is not None)
+    last = max(m.end() for m in [actual, rate, gap, over, *budgets] if m is not None)
     return Statement("variance", subject, s_at, (min(s_at, first), last), current=a, previous=budget,
                      rate=to_decimal(rate["r"]) if rate is not None else None, basis=basis,
                      delta=to_wan_amount(gap["d"], gap["d_u"], vocab) if gap is not None else None)
