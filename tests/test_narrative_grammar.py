@@ -288,3 +288,12 @@ def test_variance_and_change_in_one_sentence():
     rows = _rows("科学技术支出(类)决算30.00万元，完成全年预算的75.00%，比上年决算数减少5.00万元。")
     assert [(v["budget"], v["actual"], v["stated_rate"], v["basis"]) for v in rows["variances"]] == [(None, D("30.00"), D("75.00"), "全年预算")]
     assert [(c["current"], c["delta"], c["basis"]) for c in rows["changes"]] == [(D("30.00"), D("-5.00"), "上年决算")]
+
+
+def test_comparison_with_this_years_budget_is_a_variance():
+    """In a 2023 决算, “与2023年度预算相比，减少D万元” compares with the year's budget: budget = A + D."""
+    doc = Document("final.txt", "0" * 64, [Line(normalise("差旅费支出18.00万元，与2023年度预算相比，减少2.00万元，下降10.00%。"), 1)])
+    doc.meta.fiscal_year, doc.meta.doc_kind = 2023, "final"
+    rows = extract_rows(doc)
+    assert [(v["subject"], v["budget"], v["actual"]) for v in rows["variances"]] == [("差旅费支出", D("20.00"), D("18.00"))]
+    assert rows["changes"] == []

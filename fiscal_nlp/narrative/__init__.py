@@ -58,9 +58,10 @@ def extract_rows(doc: Document, line_items: pd.DataFrame | pa.Table | None = Non
     jt = join_lines(doc)  # shared by every extractor, with its sentences and sections
     blocks = find_blocks(jt)  # the form blocks (申报表, 自评表), read once
     declarations = read_declarations(jt, blocks)
+    year = doc.meta.fiscal_year if doc.meta.doc_kind == "final" else None  # a final compares with its own budget
     rows = {
-        "variances": extract_variances(jt, CodeResolver(line_items), taxonomy),
-        "changes": sorted(extract_changes(jt, taxonomy) + declaration_changes(jt, declarations, taxonomy),
+        "variances": extract_variances(jt, CodeResolver(line_items), taxonomy, year),
+        "changes": sorted(extract_changes(jt, taxonomy, year) + declaration_changes(jt, declarations, taxonomy),
                           key=lambda r: r["_span"][0]),
         "projects": extract_projects(jt, themes, declarations, is_budget=doc.meta.doc_kind == "budget", blocks=blocks),
         "facts": extract_facts(jt, blocks),

@@ -60,8 +60,10 @@ def _previous_sentence(jt: JoinedText, offset: int) -> tuple[int, int]:
     return jt.sentence_span(max(start - 2, 0))
 
 
-def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
-    """All department-level year-over-year statements of a document, in text order."""
+def extract_changes(jt: JoinedText, taxonomy: Taxonomy, fiscal_year: int | None = None) -> list[dict]:
+    """All department-level year-over-year statements of a document, in text order.
+
+    `fiscal_year` (the document's): a comparison with that year's own budget is a variance, not a change."""
     text = jt.text
     found: list[dict] = []
     for m in _COMPARED.finditer(text):
@@ -87,7 +89,7 @@ def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
     found.sort(key=lambda f: f["start"])
 
     found = [f for f in found if f["metric"]]  # a seed pattern without a subject: left to the grammar
-    for st in grammar.find_changes(jt, [f["m"].span() for f in found]):
+    for st in grammar.find_changes(jt, [f["m"].span() for f in found], fiscal_year):
         if st.kind == "change":
             found.append(dict(m=None, st=st, start=st.start, metric=st.subject, current=st.current))
     found.sort(key=lambda f: f["start"])

@@ -168,13 +168,19 @@ def rules(path: str | None = None) -> Rules:
     return Rules(change, list_item, budget, actual, rate, gap, any_amount, trigger, reason_open, over_under, subject_figure)
 
 
-def basis_of(comparator: str, vocab: Vocabulary | None = None) -> tuple[str | None, bool]:
+def basis_of(comparator: str, vocab: Vocabulary | None = None, fiscal_year: int | None = None) -> tuple[str | None, bool]:
     """(basis, is_variance) named by a comparator: “比2023年预算执行数” -> ("上年执行数", False);
-    “较年初预算数” -> ("年初预算", True); “与上年相比” -> (None, False) — the base is not printed."""
+    “较年初预算数” -> ("年初预算", True); “与上年相比” -> (None, False) — the base is not printed.
+    With the document's `fiscal_year`, a budget of that very year (“与2023年度预算相比” in the 2023
+    决算) makes the statement a variance."""
     vocab = vocab or vocabulary()
     stripped = re.sub(rf"^(?:与|较|比|对比|同比)|(?:相比较?|对比|比较)$", "", comparator)
     year = re.match(vocab.year, stripped)
     rest = stripped[year.end():] if year else stripped
+    printed_year = re.match(r"\d{4}", year.group()) if year else None
+    if (printed_year and fiscal_year and int(printed_year.group()) == fiscal_year
+            and vocab.change_bases.get(rest) == "上年预算"):
+        return vocab.variance_bases.get(rest), True
     if not year and rest in vocab.variance_bases:
         return vocab.variance_bases[rest], True
     if rest in vocab.change_bases:
@@ -271,15 +277,18 @@ def _split_subjects(subject: str) -> list[str]:
     return [full.get(m["a"], m["a"]) + m["tail"], full.get(m["b"], m["b"]) + m["tail"]]
 
 
-def find_changes(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Statement]:
-    """Year-over-year statements (and budget-basis differences, as variances) not in `taken`."""
+def find_changes(jt: JoinedText, taken: list[tuple[int, int]], fiscal_year: int | None = None) -> list[Statement]:
+    """Year-over-year statements (and budget-basis differences, as variances) not in `taken`.
+
+    `fiscal_year`: the document's year, so that a comparison with that year's budget is read as
+    a variance (see `basis_of`)."""
     vocab, r = vocabulary(), rules()
     text = jt.text
     out: list[Statement] = []
     for m in r.change.finditer(text):
         if not (m["flat"] or m["delta"] or m["pct"] or m["pct0"]):
             continue
-        basis, is_variance = basis_of(m["comp"], vocab)
+        basis, is_variance = basis_of(m["comp"], vocab, fiscal_year)
         sign = 0 if m["flat"] else vocab.signs[m["dir"]]
         if any(s < m.end() and m.start() < e for s, e in taken):
             out += _list_items(jt, m, sign, basis, is_variance, taken)

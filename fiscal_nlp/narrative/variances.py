@@ -45,8 +45,9 @@ def _budget_from_difference(actual: Decimal, direction: str | None, delta: str |
     return actual if d == 0 else None
 
 
-def extract_variances(jt: JoinedText, resolver: CodeResolver, taxonomy: Taxonomy) -> list[dict]:
-    """All budget-vs-actual statements of a document, in text order."""
+def extract_variances(jt: JoinedText, resolver: CodeResolver, taxonomy: Taxonomy,
+                      fiscal_year: int | None = None) -> list[dict]:
+    """All budget-vs-actual statements of a document, in text order (`fiscal_year`: see `extract_changes`)."""
     text = jt.text
     found: list[dict] = []
     for m in _FULL.finditer(text):
@@ -67,7 +68,7 @@ def extract_variances(jt: JoinedText, resolver: CodeResolver, taxonomy: Taxonomy
                               basis="年初预算", span=m.span()))
     taken = [f["span"] for f in found]
     # the grammar: what the seed patterns above do not read
-    for st in grammar.find_changes(jt, taken):
+    for st in grammar.find_changes(jt, taken, fiscal_year):
         if st.kind == "variance" and st.delta is not None and st.current is not None:
             # “S 支出A万元，较年初预算减少D万元”: the budget is the actual minus the signed difference
             found.append(dict(st=st, start=st.start, budget=st.current - st.delta, actual=st.current,
