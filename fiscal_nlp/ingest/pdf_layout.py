@@ -332,9 +332,22 @@ def _shared_inner_anchors(rows: list[TextLine]) -> int:
 
 def _is_table_block(block: BorderlessBlock) -> bool:
     rows = [line for line in block.lines if len(line.fragments) >= 2]
-    if len(rows) < 2:
+    if len(rows) < 2 or _is_prose(block):
         return False
     return _shared_inner_anchors(rows) >= (2 if len(rows) < 4 else 1)
+
+
+_SENTENCE_PUNCTUATION = re.compile(r"[。;，；]|,(?!\d)")  # (text is NFKC: “，” reads “,”)
+
+
+def _is_prose(block: BorderlessBlock) -> bool:
+    """Justified paragraphs whose gaps happen to line up: no line holds an amount or a code
+    on its own, and most lines carry sentence punctuation (。，；). A table has figures or
+    codes in cells of their own; a narrative paragraph is never read as its rows."""
+    if any(is_body_line(line) for line in block.lines):
+        return False
+    punctuated = sum(1 for line in block.lines if _SENTENCE_PUNCTUATION.search(line.text))
+    return punctuated * 2 >= len(block.lines)
 
 
 def _row_gap(block: BorderlessBlock) -> float:
