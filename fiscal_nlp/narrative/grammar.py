@@ -18,6 +18,7 @@ those patterns do not read; `facts` share `amount_pattern`/`to_wan_amount` for u
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -415,10 +416,8 @@ def find_variances(jt: JoinedText, taken: list[tuple[int, int]]) -> list[Stateme
     vocab, r = vocabulary(), rules()
     text = jt.text
     out: list[Statement] = []
-    for s_start, s_end in jt.sentences():
+    for s_start, s_end in sentences_with(jt, r.actual, r.rate):
         sentence = text[s_start:s_end]
-        if not (r.actual.search(sentence) or r.rate.search(sentence)):
-            continue
         # clauses of one sentence split at ";" (a list of items each with its own figures)
         pos = s_start
         for clause in re.split(r"(?<=;)|(?<=其中:)", sentence):
@@ -483,6 +482,20 @@ def _variance_in(text: str, start: int, end: int, s_start: int, vocab: Vocabular
                      delta=to_wan_amount(gap["d"], gap["d_u"], vocab) if gap is not None else None)
 
 
+def sentences_with(jt: JoinedText, *patterns: re.Pattern) -> list[tuple[int, int]]:
+    """The sentences of `jt` in which any of `patterns` matches (each pattern scans the text
+    once, instead of once per sentence). A match is credited to the sentence it starts in."""
+    spans = jt.sentences()
+    starts = [s for s, _ in spans]
+    hit: set[int] = set()
+    for pattern in patterns:
+        for m in pattern.finditer(jt.text):
+            i = bisect.bisect_right(starts, m.start()) - 1
+            if i >= 0 and m.start() < spans[i][1]:
+                hit.add(i)
+    return [spans[i] for i in sorted(hit)]
+
+
 # ---------------------------------------------------------------- unparsed
 def statement_sentences(jt: JoinedText) -> list[tuple[int, int]]:
     """Sentences holding an amount and a comparator or a budget word: each should yield a row.
@@ -491,7 +504,7 @@ def statement_sentences(jt: JoinedText) -> list[tuple[int, int]]:
     """
     r = rules()
     out = []
-    for start, end in jt.sentences():
+    for start, end in sentences_with(jt, r.trigger):
         sentence = jt.text[start:end]
         opener = r.reason_open.search(sentence)
         if opener:  # figures inside a reason (“…较年初完成92%”) are not a statement

@@ -67,14 +67,8 @@ class Taxonomy:
         """
         if not reason:
             return None
-        userdict = str(self.userdict)
-        tokens = tuple(_tokenizer(userdict).lcut(reason))
-        vocabulary = set(tokens)
-        hits = [c for c in self.categories
-                if any(_matches(tokens, vocabulary, _keyword_parts(userdict, kw)) for kw in c.keywords)]
-        strong = [c.id for c in hits if not c.weak]
-        hits = strong or [c.id for c in hits]
-        return ";".join(hits) if hits else self.fallback
+        hits = _assigned(self, reason)
+        return ";".join(c for c, _ in hits) if hits else self.fallback
 
     def evidence(self, reason: str | None) -> str | None:
         """The keyword that put a reason in each of its categories, as ';'-joined “id:keyword”
@@ -82,16 +76,24 @@ class Taxonomy:
         or the fallback."""
         if not reason:
             return None
-        userdict = str(self.userdict)
-        tokens = tuple(_tokenizer(userdict).lcut(reason))
-        vocabulary = set(tokens)
-        found = []
-        ids = set((self.classify(reason) or "").split(";"))
-        for c in (c for c in self.categories if c.id in ids):
-            keyword = next((kw for kw in c.keywords if _matches(tokens, vocabulary, _keyword_parts(userdict, kw))), None)
-            if keyword is not None:
-                found.append(f"{c.id}:{keyword}")
-        return ";".join(found) or None
+        return ";".join(f"{c}:{kw}" for c, kw in _assigned(self, reason)) or None
+
+
+@lru_cache(maxsize=8192)
+def _assigned(taxonomy: Taxonomy, reason: str) -> tuple[tuple[str, str], ...]:
+    """(category id, first matching keyword) of the categories a reason is assigned, in
+    taxonomy order; weak categories only when no other matches. Reasons repeat across a
+    document (and a corpus), so each is segmented and matched once."""
+    userdict = str(taxonomy.userdict)
+    tokens = tuple(_tokenizer(userdict).lcut(reason))
+    vocabulary = set(tokens)
+    hits = []
+    for c in taxonomy.categories:
+        keyword = next((kw for kw in c.keywords if _matches(tokens, vocabulary, _keyword_parts(userdict, kw))), None)
+        if keyword is not None:
+            hits.append((c, keyword))
+    strong = [(c.id, kw) for c, kw in hits if not c.weak]
+    return tuple(strong or [(c.id, kw) for c, kw in hits])
 
 
 @lru_cache(maxsize=4)
