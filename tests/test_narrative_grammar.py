@@ -297,3 +297,30 @@ def test_comparison_with_this_years_budget_is_a_variance():
     rows = extract_rows(doc)
     assert [(v["subject"], v["budget"], v["actual"]) for v in rows["variances"]] == [("差旅费支出", D("20.00"), D("18.00"))]
     assert rows["changes"] == []
+
+
+def test_yu_without_xiangbi_percent_only():
+    assert _changes("水电费决算8.00万元，与上年下降20.00%。") == [("水电费决算", D("8.00"), None, None, D("-20.00"), None)]
+
+
+def test_same_period_and_growth_rate_words():
+    assert _changes("邮电费支出6.00万元，较上年同期增加1.50万元，增幅33.33%。") == [
+        ("邮电费支出", D("6.00"), None, D("1.50"), D("33.33"), None)]
+
+
+@pytest.mark.parametrize("opening", ["主要原因是", "主要变动原因是", "增减变化的主要原因是：", "下降的原因主要是", "原因为",
+                                     "主要是", "因为", "减少主要原因是"])
+def test_reason_openings(opening):
+    rows = _rows(f"办公费支出10.00万元，比上年减少2.00万元。{opening}压减办公经费。")
+    assert [(c["reason"], c["reason_category"]) for c in rows["changes"]] == [("压减办公经费", "austerity")]
+
+
+def test_purpose_is_not_a_reason():
+    rows = _rows("设备购置费支出12.00万元，比上年增加2.00万元，主要用于更新办公电脑。")
+    assert [c["reason"] for c in rows["changes"]] == [None]
+
+
+def test_reason_ends_where_the_next_item_starts():
+    rows = _rows("1.租赁费支出5.00万元，比上年增加1.00万元，主要原因是新增场地",
+                 "2.印刷费支出2.00万元，比上年减少0.50万元。")
+    assert [(c["metric"], c["reason"]) for c in rows["changes"]] == [("租赁费支出", "新增场地"), ("印刷费支出", None)]
