@@ -360,8 +360,6 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]], fiscal_year: int 
             elif m["flat"]:
                 delta = Decimal(0)
             pct = _signed(to_decimal(pcts[min(i, len(pcts) - 1)]), pct_sign) if pcts else None
-            if m["flat"] and pct is None:
-                pct = None
             st = Statement("variance" if is_variance else "change", name, start, (min(start, m.start()), m.end()),
                            current=current if len(subjects) == 1 else None, previous=previous, delta=delta,
                            pct=pct, basis=basis)
@@ -369,7 +367,9 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]], fiscal_year: int 
                 st.delta = current - previous  # both figures printed: the difference is exact
             out.append(st)
         out += _list_items(jt, m, sign, basis, is_variance, taken)
-    return out
+    # (two comparisons in the sentence before one “其中：” list would each read it)
+    unique = {(st.kind, st.span, st.subject): st for st in out}
+    return sorted(unique.values(), key=lambda st: st.start)
 
 
 def _list_items(jt: JoinedText, head: re.Match, sign: int, basis: str | None, is_variance: bool,
