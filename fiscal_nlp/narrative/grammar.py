@@ -193,7 +193,8 @@ def basis_of(comparator: str, vocab: Vocabulary | None = None, fiscal_year: int 
 _CLAUSE_STOP = re.compile(r"[。;\n]|其中:")
 _GENERIC_SUBJECT = re.compile(r"^(?:本年|当年|本年度|全年|年度)?(?:预算安排|预算执行数|预算数|预算|决算数|决算|支出决算|数|"
                               r"收入|支出|金额|合计|总计|其中)?$")
-_SUBJECT_TAIL = re.compile(r"(?:均为|合计为|共计|合计|总额为|总额|为|是|达|:)+$")
+# Connectives between a subject and its figure (“合计”/“总额” stay: 本年收入合计 is a name).
+_SUBJECT_TAIL = re.compile(r"(?:均为|合计为|共计|总额为|为|是|达|:)+$")
 _ITEM_OPEN = re.compile(r"\n?(?:\d{1,2}[.、]|[(（]\d{1,2}[)）]|[(（][一二三四五六七八九十]+[)）]|[一二三四五六七八九十]+、)")
 PURPOSE = re.compile(r"主要用于|主要包括|用于")
 # What may follow the figure a comparison in the next sentence is about: nothing, what the money
@@ -231,6 +232,10 @@ def item_heading(text: str, offset: int) -> str | None:
 def subject_before(text: str, start: int, end: int) -> tuple[str, int]:
     """The subject printed in text[start:end] (before a figure), cleaned; and where it starts."""
     raw = text[start:end]
+    comma = raw.rfind(",")
+    if comma >= 0 and _SUBJECT_TAIL.sub("", strip_subject(raw[comma + 1:])):
+        # “财政拨款收入中,一般公共预算财政拨款收入1,201.43万元”: the subject is next to its figure
+        start, raw = start + comma + 1, raw[comma + 1:]
     subject = _SUBJECT_TAIL.sub("", strip_subject(raw))
     if PURPOSE.search(subject):  # “主要用于：…” is what the money buys, not the subject
         subject = ""
@@ -313,7 +318,7 @@ def find_changes(jt: JoinedText, taken: list[tuple[int, int]], fiscal_year: int 
                     text, max(0, sent_start - 300), m.start()))
                 if prev:
                     current = to_wan_amount(prev[-1].group(1), prev[-1].group(2), vocab)
-            start = m.start("metric")
+            start = m.start()  # the statement opens with its comparison (“与上年相比，收、支总计…”)
         if not subject and not money:  # “其中教育支出比上年减少…”: a subject without its figure
             subject, start = subject_before(text, cstart, m.start())
             if _GENERIC_SUBJECT.match(subject):
