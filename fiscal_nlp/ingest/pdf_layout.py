@@ -182,14 +182,26 @@ def _make_fragment(run: list[dict], text: str) -> Fragment:
     )
 
 
+def _baseline(char: dict) -> float:
+    """A glyph's baseline, top-down (points): the origin of its text matrix when pdfplumber
+    gives one, else its box top (the same for glyphs of one font)."""
+    matrix = char.get("matrix")
+    if matrix and len(matrix) == 6 and matrix[1] == 0 and matrix[2] == 0:
+        return -float(matrix[5])
+    return float(char["top"])
+
+
 def page_text_lines(page, page_number: int) -> list[TextLine]:
     """Group a pdfplumber page's upright glyphs into visual lines, top to bottom."""
     chars = [c for c in page.chars if c.get("upright", True) and c["text"]]
-    chars.sort(key=lambda c: (round(float(c["top"]), 1), float(c["x0"])))
+    chars.sort(key=lambda c: (round(_baseline(c), 1), float(c["x0"])))
     groups: list[list[dict]] = []
     for char in chars:
-        # A glyph joins the line whose top is within tolerance (mixed fonts shift tops a little).
-        if groups and abs(float(char["top"]) - float(groups[-1][0]["top"])) <= LINE_Y_TOLERANCE:
+        # A glyph joins the line whose baseline is within tolerance. Tops would not do: a
+        # glyph box spans the font's ascent and descent, so digits set in another font
+        # (Times New Roman amounts in FangSong prose) sit several points lower on the same
+        # baseline and would fall out of their sentence onto a line of their own.
+        if groups and abs(_baseline(char) - _baseline(groups[-1][0])) <= LINE_Y_TOLERANCE:
             groups[-1].append(char)
         else:
             groups.append([char])
@@ -320,9 +332,22 @@ def _shared_inner_anchors(rows: list[TextLine]) -> int:
 
 def _is_table_block(block: BorderlessBlock) -> bool:
     rows = [line for line in block.lines if len(line.fragments) >= 2]
-    if len(rows) < 2:
+    if len(rows) < 2 or _is_prose(block):
         return False
     return _shared_inner_anchors(rows) >= (2 if len(rows) < 4 else 1)
+
+
+_SENTENCE_PUNCTUATION = re.compile(r"[。;，；]|,(?!\d)")  # (text is NFKC: “，” reads “,”)
+
+
+def _is_prose(block: BorderlessBlock) -> bool:
+    """Justified paragraphs whose gaps happen to line up: no line holds an amount or a code
+    on its own, and most lines carry sentence punctuation (。，；). A table has figures or
+    codes in cells of their own; a narrative paragraph is never read as its rows."""
+    if any(is_body_line(line) for line in block.lines):
+        return False
+    punctuated = sum(1 for line in block.lines if _SENTENCE_PUNCTUATION.search(line.text))
+    return punctuated * 2 >= len(block.lines)
 
 
 def _row_gap(block: BorderlessBlock) -> float:

@@ -5,10 +5,13 @@ contract's `variances`, `changes`, `projects`, `facts` and `reform_events` table
 statements say is audited by the validate stage (`fiscal_nlp.validate`), from `extract_rows`.
 One module per job:
   text.py          lines joined into one searchable string with line provenance
-  reasons.py       reason text after a statement; taxonomy classification (YAML + jieba)
+  grammar.py       typed spans (amount+unit, percent, comparator+base, direction, reason opening)
+                   assembled into change and variance statements; words in narrative_grammar.yaml
+  reasons.py       reason text after a statement, which statement it belongs to (reason_scope);
+                   taxonomy classification with its evidence (YAML + jieba)
   codes.py         类/款/项 subject -> functional code from `line_items`
-  variances.py     年初预算 vs 支出决算 statements
-  changes.py       year-over-year statements
+  variances.py     年初预算 vs 支出决算 statements (seed patterns, then the grammar)
+  changes.py       year-over-year statements (seed patterns, then the grammar)
   forms.py         “项目名称” blocks and 自评表 execution rows
   declarations.py  部门项目申报表 (and their 当年预算变动 changes)
   projects.py      project money rows;   themes.py  project themes (CSV dictionary)
@@ -55,9 +58,10 @@ def extract_rows(doc: Document, line_items: pd.DataFrame | pa.Table | None = Non
     jt = join_lines(doc)  # shared by every extractor, with its sentences and sections
     blocks = find_blocks(jt)  # the form blocks (申报表, 自评表), read once
     declarations = read_declarations(jt, blocks)
+    year = doc.meta.fiscal_year if doc.meta.doc_kind == "final" else None  # a final compares with its own budget
     rows = {
-        "variances": extract_variances(jt, CodeResolver(line_items), taxonomy),
-        "changes": sorted(extract_changes(jt, taxonomy) + declaration_changes(jt, declarations, taxonomy),
+        "variances": extract_variances(jt, CodeResolver(line_items), taxonomy, year),
+        "changes": sorted(extract_changes(jt, taxonomy, year) + declaration_changes(jt, declarations, taxonomy),
                           key=lambda r: r["_span"][0]),
         "projects": extract_projects(jt, themes, declarations, is_budget=doc.meta.doc_kind == "budget", blocks=blocks),
         "facts": extract_facts(jt, blocks),

@@ -15,7 +15,8 @@ import re
 from decimal import Decimal
 from functools import lru_cache
 
-from .reasons import Taxonomy, find_reason
+from . import grammar
+from .reasons import Taxonomy, attach_reasons, find_reason
 from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, to_decimal
 
 _YEAR = r"(?:\d{4}年度?|上年度?|上一年度?)"
@@ -59,8 +60,10 @@ def _previous_sentence(jt: JoinedText, offset: int) -> tuple[int, int]:
     return jt.sentence_span(max(start - 2, 0))
 
 
-def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
-    """All department-level year-over-year statements of a document, in text order."""
+def extract_changes(jt: JoinedText, taxonomy: Taxonomy, fiscal_year: int | None = None) -> list[dict]:
+    """All department-level year-over-year statements of a document, in text order.
+
+    `fiscal_year` (the document's): a comparison with that year's own budget is a variance, not a change."""
     text = jt.text
     found: list[dict] = []
     for m in _COMPARED.finditer(text):
@@ -73,6 +76,11 @@ def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
     for m in _UNCHANGED.finditer(text):
         label = strip_subject(m["label"])
         start = subject_start(text, m.start("label"), m.end("label"))
+        sentence_start, _ = jt.sentence_span(m.start())
+        if not label and sentence_start < m.start():  # “S 0万元，与上年相比无变化”: the subject opens the sentence
+            figures = list(re.finditer(rf"{NUM}(?:万元|万|元|亿元)", text[sentence_start:m.start()]))
+            figure_at = sentence_start + figures[-1].start() if figures else m.start()
+            label, start = grammar.subject_before(text, sentence_start, figure_at)
         if not label:  # “。与上年相比无增减变化”: the subject is the previous sentence's
             prev_start, prev_end = _previous_sentence(jt, m.start())
             label = _SUBJECT_CUT.split(strip_subject(text[prev_start:prev_end]), maxsplit=1)[0]
@@ -80,24 +88,50 @@ def extract_changes(jt: JoinedText, taxonomy: Taxonomy) -> list[dict]:
         found.append(dict(m=m, start=start, metric=label, current=None, zero=True))
     found.sort(key=lambda f: f["start"])
 
+    found = [f for f in found if f["metric"]]  # a seed pattern without a subject: left to the grammar
+    for st in grammar.find_changes(jt, [f["m"].span() for f in found], fiscal_year):
+        if st.kind == "change":
+            found.append(dict(m=None, st=st, start=st.start, metric=st.subject, current=st.current))
+    found.sort(key=lambda f: f["start"])
+
     rows = []
     for i, f in enumerate(found):
-        m = f["m"]
+        m, st = f["m"], f.get("st")
         if not f["metric"]:
             continue
+        end = m.end() if m is not None else st.span[1]
         stop = found[i + 1]["start"] if i + 1 < len(found) else None
-        reason = find_reason(text, m.end(), stop)
+        reason = find_reason(text, end, stop)
         zero = f.get("zero", False)
+        if st is not None:
+            delta, pct, previous, basis = st.delta, st.pct, st.previous, st.basis
+        else:
+            delta = Decimal(0) if zero else _signed(m["delta"], m["dir"])
+            pct = None if zero else _signed(m["pct"], m["pdir"] or m["dir"])
+            previous, basis = None, _basis(m.group())
         rows.append({
             "metric": f["metric"],
             "project": None,
             "current": f["current"],
-            "delta": Decimal(0) if zero else _signed(m["delta"], m["dir"]),
-            "pct": None if zero else _signed(m["pct"], m["pdir"] or m["dir"]),
+            "previous": previous,
+            "delta": delta,
+            "pct": pct,
+            "basis": basis,
             "reason": reason,
             "reason_category": taxonomy.classify(reason),
             "source_line": jt.source_line(f["start"]),
             "page": jt.page(f["start"]),
-            "_span": (m.start(), m.end()),
+            "_span": (m.start(), m.end()) if m is not None else st.span,
+            "_subject": f["metric"],
         })
+    attach_reasons(text, rows, taxonomy)
     return rows
+
+
+_COMPARATOR = re.compile(rf"(?:与|比|较){_YEAR}[^,。;\n\d]{{0,8}}?(?=相比|对比|增加|减少|增长|下降|持平|无|,)")
+
+
+def _basis(statement: str) -> str | None:
+    """The base a seed-pattern statement names (“比2020年预算” -> 上年预算), None when unnamed."""
+    m = _COMPARATOR.search(statement)
+    return grammar.basis_of(m.group())[0] if m else None

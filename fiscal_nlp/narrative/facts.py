@@ -19,11 +19,12 @@ from decimal import Decimal
 from functools import cached_property
 
 from .forms import Block, find_blocks, read_evaluation
-from .text import NUM, AnchoredPattern, JoinedText, to_decimal, to_wan
+from .grammar import to_wan_amount
+from .text import NUM, AnchoredPattern, JoinedText, to_decimal
 
 V = rf"(?P<v>{NUM})"
 S = rf"(?P<s>{NUM})"
-M = rf"(?P<v>{NUM})(?P<u>万元|元)"  # money whose printed unit matters
+M = rf"(?P<v>{NUM})(?P<u>亿元|万元|元)"  # money whose printed unit matters (converted by the grammar's units)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def _from_rules(jt: JoinedText) -> list[dict]:
                 if rule.const is not None:
                     value = rule.const
                 elif group == "v" and groups.get("u"):
-                    value = to_wan(groups["v"], groups["u"])
+                    value = to_wan_amount(groups["v"], groups["u"])
                     extra["_printed_unit"] = groups["u"]
                     extra["_printed"] = to_decimal(groups["v"])
                 else:

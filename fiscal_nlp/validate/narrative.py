@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..ingest.document import compact
+from ..narrative.grammar import statement_sentences
 from ..narrative.text import JoinedText
 from ..schema import column_lists
 from .compare import compare_amounts, half_unit, judge_rate
@@ -175,7 +176,8 @@ def check_changes(changes: list[dict], cells: TableCells) -> list[dict]:
     out = []
     for c in changes:
         what = f"change {c['metric']}" + (f" ({c['project']})" if c["project"] else "")
-        base = c["current"] - c["delta"] if c["current"] is not None else None
+        # a percent-only change (no delta printed) has no base to check its percentage against
+        base = c["current"] - c["delta"] if c["current"] is not None and c["delta"] is not None else None
         if c["pct"] is not None and base is not None and abs(base) <= half_unit(c["current"]):
             # from nothing to something: no percentage exists, whatever the text prints (often 100%)
             out.append(_row("stated_change", True, None, None, c["pct"],
@@ -188,7 +190,7 @@ def check_changes(changes: list[dict], cells: TableCells) -> list[dict]:
             out.append(_row("stated_change", passed, severity, math.copysign(computed, float(c["delta"])), c["pct"],
                             f"{what}: printed {c['pct']}% vs {c['delta']}/({c['current']}-({c['delta']}))",
                             c["source_line"]))
-        if c.get("_prior") is not None and not c.get("_derived") and c["current"] is not None:
+        if c.get("_prior") is not None and not c.get("_derived") and c["current"] is not None and c["delta"] is not None:
             expected = c["current"] - c["_prior"]
             passed, severity = compare_amounts(expected, c["delta"])
             out.append(_row("stated_change", passed, severity, expected, c["delta"],
@@ -395,4 +397,23 @@ def narrative_findings(rows: dict, line_items: pd.DataFrame | pa.Table | None) -
            + check_facts(rows["facts"], cells) + check_projects(rows["projects"]))
     if rows.get("_text") is not None:
         out += check_unparsed(rows["_text"], spans)
+        out += unparsed_by_grammar(rows["_text"], spans, out)
+    return out
+
+
+def unparsed_by_grammar(jt: JoinedText, spans: list[tuple[int, int]], checks: list[dict]) -> list[dict]:
+    """`unparsed_statement` warnings for sentences the narrative grammar sees as statements (an amount
+    and a comparator 较/同比/对比/与…相比/比 or a budget word) that yielded no row and that
+    `check_unparsed` has not reported already (its trigger words are fewer)."""
+    reported = {c["source_line"] for c in checks if c["check"] == "unparsed_statement"}
+    out = []
+    for start, end in statement_sentences(jt):
+        if any(s < end and start < e for s, e in spans):
+            continue
+        line = jt.source_line(start)
+        if line in reported:
+            continue
+        reported.add(line)
+        out.append(_row("unparsed_statement", False, "warning", None, None,
+                        f"statement not parsed: {jt.text[start:end].strip()[:160]}", line))
     return out
