@@ -74,6 +74,8 @@ def comparison_findings(narrative_rows: dict | None) -> list[dict]:
             continue
         word = m["word"] or m["flat"]
         budget, actual = v["budget"], v["actual"]
+        if budget is None or actual is None:  # a rate-only statement: no figures to compare the wording with
+            continue
         said = _WORDS["持平" if word.endswith("持平") else word]
         actual_sign = (actual > budget) - (actual < budget)
         line = jt.source_line(m.start())
