@@ -24,6 +24,13 @@ def _rows(*texts: str) -> dict[str, list[dict]]:
     return extract_rows(doc)
 
 
+def _checks(*texts: str) -> list[dict]:
+    """The audit's findings on the statements (unparsed_statement is the validate stage's check)."""
+    from fiscal_nlp.validate.narrative import narrative_findings
+
+    return narrative_findings(_rows(*texts), None)
+
+
 def _changes(*texts):
     return [(c["metric"], c["current"], c["previous"], c["delta"], c["pct"], c["basis"]) for c in _rows(*texts)["changes"]]
 
@@ -109,9 +116,8 @@ def test_per_item_final_with_code_in_brackets():
 
 
 def test_qualitative_change_is_neither_row_nor_warning():
-    rows = _rows("办公费支出较上年有所减少。")
-    assert rows["changes"] == []
-    assert not [c for c in rows["checks"] if c["check"] == "unparsed_statement"]
+    assert _rows("办公费支出较上年有所减少。")["changes"] == []
+    assert not [c for c in _checks("办公费支出较上年有所减少。") if c["check"] == "unparsed_statement"]
 
 
 # ---------------------------------------------------------------- variances
@@ -167,9 +173,9 @@ def test_reason_taxonomy_has_evidence():
 
 
 def test_unparsed_statement_warns_on_a_comparison_it_cannot_read():
-    rows = _rows("经费支出同比减少，减少额为5.00万元左右，主要原因是调整。")
-    assert rows["changes"] == []
-    assert [c["source_line"] for c in rows["checks"] if c["check"] == "unparsed_statement"] == [1]
+    text = "经费支出同比减少，减少额为5.00万元左右，主要原因是调整。"
+    assert _rows(text)["changes"] == []
+    assert [c["source_line"] for c in _checks(text) if c["check"] == "unparsed_statement"] == [1]
 
 
 # ---------------------------------------------------------------- real PDFs (values read by hand)
