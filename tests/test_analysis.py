@@ -196,3 +196,82 @@ def test_each_project_counts_once_however_often_and_however_spelled_it_is_descri
     assert by_name.loc["往来经费", "amount"] == pytest.approx(5)              # line 3288: 项目当年预算 5
     assert by_name.loc["通信链路租赁费", "amount"] == pytest.approx(397.37)   # line 630: 项目当年预算 397.37
     assert A.project_portfolio(tables, [QS24])["source_kind"].tolist() == ["self_evaluation"] * 3
+
+
+# ---------------------------------------------------------------- numbers that respect the audit
+def test_self_evaluation_conflict_shows_the_figure_the_arithmetic_supports(tables):
+    """000 line 449 prints 通信链路租赁费 预算数 36.91, 执行数 436.79, 99.97%; its 自评表 (line 635-641)
+    prints 436.91 / 436.79 / 99.97%. 436.79 / 436.91 = 99.97%, so 436.91 is the budget; the
+    headline execution rate must not use 36.91 (it gave 164.88% before)."""
+    pe = A.project_execution(tables, HY21).set_index("name")
+    row = pe.loc["通信链路租赁费"]
+    assert row["budget"] == pytest.approx(436.91) and row["executed"] == pytest.approx(436.79)
+    assert row["computed_rate"] == pytest.approx(99.97)
+    assert row["audit_status"] == "resolved"
+    assert "36.91" in row["audit"] and "436.91" in row["audit"]
+    assert row["citation"] == "000_b48aa8d80c836ecf.txt:635"   # the line that prints the figures shown
+    summary = A.district_summary(tables).set_index("doc_id")
+    # Σ executed / Σ budget of the seven self-evaluated projects (lines 445-463): 1436.21 / 1436.34
+    assert summary.loc[HY21, "execution_rate"] == pytest.approx(99.99)
+    assert summary.loc[HY21, "n_projects_resolved"] == 1
+    ok = pe[pe["audit_status"] == "ok"]
+    assert ok["audit"].isna().all()
+
+
+def test_unit_slip_fact_is_shown_as_its_parts_support(tables):
+    """000 line 423: 政府采购支出总额 645.72 元 whose parts (0.38 + 645.34 万元) make 645.72 万元."""
+    f = A.key_facts(tables, HY21).set_index("key")
+    assert f.loc["procurement_total", "value"] == pytest.approx(645.72)
+    assert f.loc["procurement_total", "audit_status"] == "resolved"
+    assert "unit_slip" in f.loc["procurement_total", "audit"]
+
+
+def test_headline_tables_never_show_a_flagged_value_plainly(tables):
+    """Every row of a report table whose line the audit flagged (error/warning) carries the flag."""
+    c = tables["checks"]
+    bad = c[~c["passed"].astype(bool) & c["severity"].isin(["error", "warning"]) & (c["check"] != "unparsed_statement")]
+    bad_lines = set(zip(bad["doc_id"], bad["source_line"].dropna().astype(int)))
+    for doc in (HY21, QS24, WC19):
+        for df in (A.key_facts(tables, doc), A.variance_table(tables, doc), A.project_execution(tables, doc)):
+            for r in df.itertuples():
+                if (r.doc_id, int(r.source_line)) in bad_lines:
+                    assert isinstance(r.audit, str) and r.audit, (doc, r)
+
+
+# ---------------------------------------------------------------- loading
+def test_load_names_a_wrong_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        A.load(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="documents.parquet"):
+        A.load(tmp_path)
+
+
+def test_load_by_partition(tables, tmp_path_factory):
+    processed = build_seed_processed(tmp_path_factory.mktemp("by_year"))
+    t = A.load(processed, years=[2021])
+    assert set(t["documents"]["doc_id"]) == {HY21, QS21}
+    assert set(t["line_items"]["doc_id"]) <= {HY21, QS21}
+    full = A.district_summary(tables, [2021]).set_index("doc_id")
+    part = A.district_summary(t, [2021]).set_index("doc_id")
+    pd.testing.assert_frame_equal(full, part)
+
+
+def test_labels_cover_every_code_in_the_seed_extraction(tables):
+    from fiscal_nlp.labels import label_map
+
+    assert set(tables["checks"]["check"]) <= set(label_map("check"))
+    assert set(tables["facts"]["key"]) <= set(label_map("fact"))
+    assert set(tables["projects"]["theme"].dropna()) <= set(label_map("theme"))
+    cats = {c for v in tables["variances"]["reason_category"].dropna() for c in v.split(";")}
+    assert cats <= set(label_map("reason_category"))
+
+
+def test_show_formats_for_readers(tables):
+    html = A.show(A.key_facts(tables, HY21), ["key", "value", "unit", "audit", "citation"], caption="关键事实",
+                  sources="../sources").to_html()
+    assert "政府采购支出总额 (procurement_total)" in html and ">645.72<" in html and ">0.06<" not in html
+    assert ">nan<" not in html.lower() and "&lt;NA&gt;" not in html
+    assert 'href="../sources/hanyang-dsjzx-2021-final.html#L423"' in html
+    assert 'class="row_heading' not in html  # no index column
+    bvp = A.show(A.expenditure_by_function(tables, HY21, level=1), ["code", "item", "total", "citation"]).to_html()
+    assert "2,729.12" in bvp   # 000: 201 一般公共服务支出 2729.12 with a thousands separator

@@ -5,6 +5,7 @@ import re
 
 import pandas as pd
 
+from ..narrative.checks import project_groups
 from ._common import documents_of, rows, with_citation
 
 NO_COMPARISON = "no_comparison"
@@ -63,8 +64,6 @@ def one_source_per_document(p: pd.DataFrame) -> pd.DataFrame:
     """
     if p.empty or "source_kind" not in p:
         return p
-    from ..narrative.checks import project_groups
-
     keep = []
     rank = p["source_kind"].map({k: i for i, k in enumerate(SOURCE_PRIORITY)}).astype("float64").fillna(len(SOURCE_PRIORITY))
     for _, doc in p.assign(_rank=rank).sort_values("_rank", kind="stable").groupby("doc_id", sort=False):
@@ -79,24 +78,119 @@ def one_source_per_document(p: pd.DataFrame) -> pd.DataFrame:
     return p.loc[sorted(keep)]
 
 
+def _dec(x):
+    from decimal import Decimal
+
+    return Decimal(str(round(float(x), 6)))
+
+
+def _rate_fits(stated, executed, budget) -> bool:
+    from ..narrative.checks import judge_rate
+
+    if stated is None or pd.isna(stated) or budget is None or pd.isna(budget) or not budget or pd.isna(executed):
+        return False
+    # the contract keeps rates as floats: 98.0 may have been printed “98%”, so its last digit is the units
+    from decimal import Decimal
+
+    rate = _dec(stated)
+    rate = rate.quantize(Decimal(1)) if rate == rate.to_integral_value() else rate.normalize()
+    passed, severity, _ = judge_rate(rate, _dec(executed), _dec(budget))
+    return passed or severity == "rounding"
+
+
+def _distinct(values) -> list[float]:
+    out: list[float] = []
+    for v in values:
+        if v is not None and not pd.isna(v) and not any(abs(float(v) - o) <= 0.02 for o in out):
+            out.append(float(v))
+    return out
+
+
+def _where(row) -> str:
+    return f"{row['source_kind']}, line {int(row['source_line'])}"
+
+
+def audited_projects(p: pd.DataFrame) -> pd.DataFrame:
+    """`one_source_per_document(p)` with the figures the document's own arithmetic supports.
+
+    When the mentions of one project disagree (the audit's `project_consistency`), or the kept mention's
+    printed completion rate does not fit its own amounts (`stated_rate`), the budget/executed pair that
+    some printed rate confirms is kept (汉阳区 2021 通信链路租赁费: self-evaluation 36.91 万元 vs evaluation
+    form 436.91; 436.79 / 436.91 = 99.97 % as printed, so 436.91) and `audit_status` is `resolved`;
+    when no printed rate singles one out, `conflict` (the figure is shown flagged and left out of
+    headline totals). `audit` names the conflict; `ok` rows have none. A printed rate that misses
+    amounts all mentions agree on is the rate's problem: the audit's `stated_rate` row flags it.
+    """
+    kept = one_source_per_document(p).copy()
+    kept["audit_status"] = "ok"
+    kept["audit"] = None
+    if kept.empty or "name" not in kept:
+        return kept
+    named = p[p["name"].notna() & (p["source_kind"] != "sub_item")]
+    for doc_id, doc in named.groupby("doc_id", sort=False):
+        groups = pd.Series(project_groups(doc["name"].astype(str).tolist()), index=doc.index)
+        for _, members in doc.groupby(groups, sort=False):
+            here = kept.index.intersection(members.index)
+            if not len(here):
+                continue
+            i = here[0]
+            row = kept.loc[i]
+            budgets, executed = _distinct(members["budget"]), _distinct(members["executed"])
+            conflict = len(budgets) > 1 or len(executed) > 1
+            if not conflict:  # a printed rate that misses its own amounts is flagged by the audit (`stated_rate`)
+                continue
+            rates = [r for r in members["stated_rate"] if r is not None and not pd.isna(r)]
+            fits = {(b, e) for b in (budgets or [None]) for e in (executed or [None]) for r in rates
+                    if b is not None and e is not None and _rate_fits(r, e, b)}
+            printed = "; ".join(f"{m['budget'] if not pd.isna(m['budget']) else '—'} / "
+                                f"{m['executed'] if not pd.isna(m['executed']) else '—'}"
+                                + (f" ({m['stated_rate']}%)" if not pd.isna(m["stated_rate"]) else "")
+                                + f" [{_where(m)}]" for _, m in members.iterrows())
+            name = row["name"]
+            if len(fits) == 1:
+                b, e = fits.pop()
+                changed = (abs(float(row["budget"]) - b) > 0.02 if not pd.isna(row["budget"]) else True) or                           (abs(float(row["executed"]) - e) > 0.02 if not pd.isna(row["executed"]) else True)
+                kept.loc[i, ["budget", "executed"]] = [b, e]
+                support = members[((members["budget"].astype("float64") - b).abs() <= 0.02)
+                                  & ((members["executed"].astype("float64") - e).abs() <= 0.02)]
+                if len(support):  # cite the line that prints the figures shown
+                    kept.loc[i, "source_line"] = support["source_line"].iloc[0]
+                    if "page" in kept:
+                        kept.loc[i, "page"] = support["page"].iloc[0]
+                kept.loc[i, "audit_status"] = "resolved"
+                kept.loc[i, "audit"] = (f"⚠ 审核冲突 audit conflict — {name}: the document prints budget / executed as {printed}; "
+                                        f"only {e:g} / {b:g} fits a printed rate, so {b:g} / {e:g} is shown")
+            else:
+                kept.loc[i, "audit_status"] = "conflict"
+                kept.loc[i, "audit"] = (f"⚠ 审核冲突 audit conflict — {name}: the document prints budget / executed as {printed}; "
+                                        "no printed rate singles out one pair, so this figure is left out of totals")
+    return kept
+
+
 def project_portfolio(tables, doc_ids: list[str]) -> pd.DataFrame:
     """Projects of the given documents with their fiscal year (one row per project mention)."""
     docs = tables["documents"][["doc_id", "fiscal_year", "doc_kind"]]
     p = tables["projects"]
-    p = one_source_per_document(p[p["doc_id"].isin(doc_ids)]).merge(docs, on="doc_id", how="left")
+    p = audited_projects(p[p["doc_id"].isin(doc_ids)]).merge(docs, on="doc_id", how="left")
     p = p.assign(amount=p["budget"].astype("float64").fillna(p["executed"].astype("float64")))
     return with_citation(tables, p).reset_index(drop=True)
 
 
 def theme_shares(tables, doc_ids: list[str]) -> pd.DataFrame:
-    """Share (%) of project money by theme per fiscal year: fiscal_year, theme, amount, n_projects, share."""
+    """Share (%) of project money by theme per fiscal year: fiscal_year, theme, amount, n_projects, share,
+    n_conflict (projects whose printed amounts the audit found in conflict, unresolved) and its flag."""
     p = project_portfolio(tables, doc_ids)
-    cols = ["fiscal_year", "theme", "amount", "n_projects", "share"]
+    cols = ["fiscal_year", "theme", "amount", "n_projects", "share", "n_conflict", "audit"]
     if p.empty:
         return pd.DataFrame(columns=cols)
     p["theme"] = p["theme"].fillna("未分类")
-    g = p.groupby(["fiscal_year", "theme"]).agg(amount=("amount", "sum"), n_projects=("name", "size")).reset_index()
+    p["_flag"] = p["audit_status"] == "conflict"  # counted, and named: the report flags the share
+    g = p.groupby(["fiscal_year", "theme"]).agg(amount=("amount", "sum"), n_projects=("name", "size"),
+                                                n_conflict=("_flag", "sum")).reset_index()
     g["share"] = (g["amount"] / g.groupby("fiscal_year")["amount"].transform("sum") * 100).round(2)
+    g["n_conflict"] = g["n_conflict"].astype(int)
+    g["audit"] = [f"⚠ {n} project(s) with an unresolved audit conflict in this amount" if n else None
+                  for n in g["n_conflict"]]
     return g[cols].sort_values(["fiscal_year", "theme"]).reset_index(drop=True)
 
 

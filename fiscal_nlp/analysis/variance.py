@@ -39,12 +39,15 @@ def rate_mismatches(vt: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
 
 
 def project_execution(tables, doc_id: str) -> pd.DataFrame:
-    """Projects with a budget and an executed amount: computed execution rate next to the stated one."""
-    p = tables["projects"]
-    from .project_mix import one_source_per_document
+    """Projects with a budget and an executed amount: computed execution rate next to the stated one.
 
-    p = one_source_per_document(p[(p["doc_id"] == doc_id) & p["executed"].notna()]).copy()
+    Figures are those the document's arithmetic supports (`audited_projects`); `audit` names any conflict."""
+    p = tables["projects"]
+    from .project_mix import audited_projects
+
+    p = audited_projects(p[(p["doc_id"] == doc_id) & p["executed"].notna()]).copy()
     budget = p["budget"].astype("float64")
     p["computed_rate"] = (p["executed"].astype("float64") / budget.where(budget != 0) * 100).round(2)
-    cols = ["doc_id", "name", "code", "theme", "budget", "executed", "stated_rate", "computed_rate", "source_line"]
+    cols = ["doc_id", "name", "code", "theme", "budget", "executed", "stated_rate", "computed_rate", "source_line",
+            "audit_status", "audit"]
     return with_citation(tables, p[cols]).sort_values("source_line").reset_index(drop=True)
