@@ -275,3 +275,38 @@ def test_show_formats_for_readers(tables):
     assert 'class="row_heading' not in html  # no index column
     bvp = A.show(A.expenditure_by_function(tables, HY21, level=1), ["code", "item", "total", "citation"]).to_html()
     assert "2,729.12" in bvp   # 000: 201 一般公共服务支出 2729.12 with a thousands separator
+
+
+# ---------------------------------------------------------------- export
+@pytest.mark.parametrize("fmt", ["csv", "stata", "parquet"])
+def test_export_analysis_ready_tables(fmt, tmp_path_factory, tmp_path):
+    """004 lines 636-637: 通信链路租赁费 前两年预算安排 2022 年 510 万元, 2023 年 339.54 万元."""
+    from fiscal_nlp.cli import main
+
+    processed = build_seed_processed(tmp_path_factory.mktemp(f"export_{fmt}"))
+    out = tmp_path / "out"
+    assert main(["export", str(processed), "-o", str(out), "--format", fmt]) == 0
+    ext = {"csv": ".csv", "stata": ".dta", "parquet": ".parquet"}[fmt]
+    read = {"csv": lambda p: pd.read_csv(p, encoding="utf-8-sig"), "stata": pd.read_stata, "parquet": pd.read_parquet}[fmt]
+    projects = read(out / f"projects{ext}")
+    row = projects[(projects["doc_id"] == HY24) & (projects["name"] == "通信链路租赁费")].iloc[0]
+    assert float(row["prior_budget_2022"]) == pytest.approx(510.0)
+    assert float(row["prior_budget_2023"]) == pytest.approx(339.54)
+    assert "prior_budgets" not in projects.columns
+    assert row["theme_label"] == "网络与基础设施" and row["district"] == "汉阳区"
+    facts = read(out / f"facts{ext}")
+    proc = facts[(facts["doc_id"] == HY21) & (facts["key"] == "procurement_total")].iloc[0]
+    assert proc["key_label"] == "政府采购支出总额" and "unit_slip" in proc["audit"]
+    codebook = read(out / f"codebook{ext}")
+    assert set(codebook["table"]) >= {"documents", "line_items", "projects", "facts", "checks", "labels"}
+    assert (out / f"labels{ext}").exists()
+    if fmt == "stata":
+        with pd.io.stata.StataReader(out / "projects.dta") as r:
+            assert r.variable_labels()["budget"] == "budget (10k yuan)"
+
+
+def test_export_names_a_wrong_path(tmp_path, capsys):
+    from fiscal_nlp.cli import main
+
+    assert main(["export", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 2
+    assert "nowhere" in capsys.readouterr().err

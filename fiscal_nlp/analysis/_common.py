@@ -66,6 +66,25 @@ def place_of(doc) -> str:
     return UNKNOWN_PLACE
 
 
+def department_key(doc) -> str:
+    """The department without the place it is printed with, so one department's disclosures group across
+    years however the title spells it: 武汉市汉阳区大数据中心 (2021) and 汉阳区大数据中心 (2024) are both
+    大数据中心 of 汉阳区; 原青山区大数据中心 (“the former …”, after a reform) too."""
+    get = doc.get if hasattr(doc, "get") else lambda k, d=None: getattr(doc, k, d)
+    name = get("department")
+    if not isinstance(name, str) or not name.strip():
+        return UNKNOWN_DEPARTMENT
+    name = name.strip().removeprefix("原")
+    for col in ("district", "county", "city", "province"):
+        place = get(col)
+        if isinstance(place, str) and place:
+            at = name.find(place)
+            if 0 <= at <= 6:  # the place printed before the department (after a city or province name)
+                name = name[at + len(place):]
+                break
+    return name.strip() or UNKNOWN_DEPARTMENT
+
+
 def documents_of(tables, district: str | None = None, year: int | None = None, doc_kind: str | None = None,
                  department: str | None = None) -> pd.DataFrame:
     docs = tables["documents"]
@@ -164,6 +183,12 @@ def audit_flags(tables, doc_ids: pd.Series, lines: pd.Series) -> pd.Series:
     key = pd.MultiIndex.from_arrays([doc_ids.astype(str), pd.to_numeric(lines, errors="coerce").fillna(-1).astype("int64")])
     vals = joined.reindex(key).tolist()
     return pd.Series([v if isinstance(v, str) else None for v in vals], index=doc_ids.index, dtype=object)
+
+
+def restrict(tables, doc_ids) -> dict:
+    """`tables` with only the rows of `doc_ids` (e.g. one department's disclosures)."""
+    ids = set(doc_ids)
+    return {name: (df[df["doc_id"].isin(ids)] if "doc_id" in df else df) for name, df in tables.items()}
 
 
 def rows(tables, doc_id: str, table_key: str) -> pd.DataFrame:

@@ -111,9 +111,9 @@ def district_summary(tables, years: list[int] | None = None) -> pd.DataFrame:
     ids = set(docs["doc_id"])
     li = tables["line_items"]
     li = li[li["doc_id"].isin(ids)]
-    e = li[(li["table_key"] == "expenditure") & (li["item"] == "合计") & li["column"].isin(["本年支出合计", "项目支出"])]
+    e = li[(li["table_key"] == "expenditure") & (li["item"] == "合计") & li["column"].isin(["本年支出合计", "基本支出", "项目支出"])]
     tot = e.drop_duplicates(["doc_id", "column"]).pivot(index="doc_id", columns="column", values="amount")
-    for c in ("本年支出合计", "项目支出"):
+    for c in ("本年支出合计", "基本支出", "项目支出"):
         if c not in tot:
             tot[c] = float("nan")
     personnel = _personnel(li)
@@ -148,4 +148,10 @@ def district_summary(tables, years: list[int] | None = None) -> pd.DataFrame:
     out["audit_pass_rate"] = (d.map(passed).astype("float64") * 100).round(1)
     out["completeness"] = d.map(score).astype("float64")
     out["fiscal_year"] = out["fiscal_year"].astype("Int64")
+    out["basic_expenditure"] = d.map(tot["基本支出"]).astype("float64")
+    out["audit"] = [
+        "; ".join(x for x in (
+            f"⚠ execution rate uses {r} project figure(s) resolved from an audit conflict (see budget_vs_actual)" if r else "",
+            f"⚠ {c} project(s) with an unresolved audit conflict left out of the execution rate" if c else "") if x) or None
+        for r, c in zip(out["n_projects_resolved"], out["n_projects_conflict"])]
     return out.reset_index(drop=True)

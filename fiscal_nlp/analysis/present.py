@@ -74,6 +74,9 @@ def show(df: pd.DataFrame, columns: list[str] | None = None, caption: str = "", 
             st = st.format(lambda v: escape(v) if isinstance(v, str) else "", subset=[c])
         elif pd.api.types.is_bool_dtype(view[c]):
             st = st.format(lambda v: "" if v is None or pd.isna(v) else ("是" if v else "否"), subset=[c])
+    text_cols = [c for c in view.columns if not (pd.api.types.is_numeric_dtype(view[c]) and not pd.api.types.is_bool_dtype(view[c]))]
+    if text_cols:
+        st = st.set_properties(subset=text_cols, **{"text-align": "left"})
     if cap:
         st = st.set_caption(escape(cap))
     if flagged.any():

@@ -17,8 +17,10 @@ def variance_table(tables, doc_id: str) -> pd.DataFrame:
     v["variance"] = (actual - budget).round(2)
     v["variance_pct"] = ((actual - budget) / budget.where(budget != 0) * 100).round(2)
     v["rate_gap"] = (v["stated_rate"].astype("float64") - v["computed_rate"].astype("float64")).round(2)
+    # a chart label that keeps additions from a zero budget visible (their % of budget is undefined)
+    v["chart_label"] = v["subject"].where(budget != 0, v["subject"] + "（年初预算为 0，年中新增 added from a zero budget）")
     cols = ["doc_id", "subject", "code", "budget", "actual", "variance", "variance_pct", "stated_rate",
-            "computed_rate", "rate_gap", "reason", "reason_category", "source_line"]
+            "computed_rate", "rate_gap", "reason", "reason_category", "source_line", "chart_label"]
     return with_citation(tables, v[cols]).sort_values("source_line").reset_index(drop=True)
 
 
