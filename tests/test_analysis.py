@@ -310,3 +310,33 @@ def test_export_names_a_wrong_path(tmp_path, capsys):
 
     assert main(["export", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_show_prints_years_without_separators(tables):
+    html = A.show(A.district_summary(tables), ["place", "fiscal_year", "total_expenditure"]).to_html()
+    assert ">2021<" in html and "2,021" not in html and "2,785.73" in html  # 000 line 154: 合计 2,785.73
+
+
+def test_place_summary(tables):
+    by = A.place_summary(A.district_summary(tables)).set_index(["place", "fiscal_year", "doc_kind"])
+    assert by["n_documents"].sum() == 5
+    assert by.loc[("汉阳区", 2021, "final"), "total_expenditure"] == pytest.approx(2785.73)  # 000 line 154
+
+
+def test_pdf_citations_name_the_page(tmp_path):
+    """A PDF rendered from seed 000: every citation carries the page its line is on, the page the
+    source view marks (the same lines, so the same pages)."""
+    import pdf_factory
+    from fiscal_nlp.ingest import read_document
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pdf = pdf_factory.render_pdf((RAW / "000_b48aa8d80c836ecf.txt").read_text("utf-8"), raw / "000.pdf", ruled=True)
+    t = A.load(build_seed_processed(tmp_path / "out", raw))
+    doc_id = t["documents"]["doc_id"].iloc[0]
+    bvp = A.basic_vs_project(t, doc_id)
+    pages = {ln.number: ln.page for ln in read_document(pdf).lines}
+    for cite, line in zip(bvp["citation"], bvp["source_line"]):
+        assert cite.endswith(f"(p. {pages[int(line)]})"), cite
+    failed = A.failed_checks(t, [doc_id])
+    assert failed["citation"].dropna().str.contains(r"\(p\. \d+\)$").all()

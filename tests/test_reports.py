@@ -456,3 +456,12 @@ def test_browser_check_catches_a_cdn_script(tmp_path):
                     "--proxy-server=127.0.0.1:9", f"--log-net-log={net}", f"--user-data-dir={tmp_path / 'p'}",
                     "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert "https://cdn.example.org/require.js" in net.read_text(encoding="utf-8", errors="replace")
+
+
+def test_index_lists_unreadable_files_escaped():
+    from fiscal_nlp.reports.html import render_index
+
+    index = render_index([], [], errors=[{"source_file": "<b>x</b>.pdf", "kind": "pdf_encrypted",
+                                          "message": "x.pdf: a password is needed"}])
+    assert "Files that could not be read" in index and "pdf_encrypted" in index
+    assert "&lt;b&gt;x&lt;/b&gt;.pdf" in index and "<b>x</b>" not in index

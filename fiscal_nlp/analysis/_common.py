@@ -122,6 +122,12 @@ def describe(doc) -> str:
                        KIND_LABELS.get(doc.get("doc_kind"), str(doc.get("doc_kind")))])
 
 
+def year_label(doc) -> str:
+    """The document's fiscal year as printed in a caption, or the placeholder when identification found none."""
+    y = doc.get("fiscal_year") if hasattr(doc, "get") else getattr(doc, "fiscal_year", None)
+    return UNKNOWN_YEAR if y is None or pd.isna(y) else str(int(y))
+
+
 def source_file(tables, doc_id: str) -> str:
     docs = tables["documents"]
     hit = docs.loc[docs["doc_id"] == doc_id, "source_file"]
@@ -158,6 +164,9 @@ def with_citation(tables, df: pd.DataFrame, line_col: str = "source_line", out: 
     fname = df["doc_id"].map(files).fillna(df["doc_id"]).astype(str)
     line = pd.to_numeric(df[line_col], errors="coerce")
     df[out] = (fname + ":" + line.astype("Int64").astype(str)).where(line.notna(), None)
+    page = pdf_pages(tables, df["doc_id"], line)
+    if page.notna().any():  # PDFs: the page the line is on, as a reader of the PDF looks for it
+        df[out] = [c if p is None or pd.isna(p) or c is None else f"{c} (p. {int(p)})" for c, p in zip(df[out], page)]
     if out == "citation":
         flags = audit_flags(tables, df["doc_id"], line)
         if "audit" in df:  # keep what the caller already flagged (e.g. `audited_projects`)
@@ -165,6 +174,29 @@ def with_citation(tables, df: pd.DataFrame, line_col: str = "source_line", out: 
                                for a, b in zip(df["audit"], flags)], index=df.index, dtype=object)
         df["audit"] = flags
     return df
+
+
+def pdf_pages(tables, doc_ids: pd.Series, lines: pd.Series) -> pd.Series:
+    """The PDF page of each (doc_id, line): the page of the nearest line at or before it that any contract
+    table records a page for (lines of a PDF's text stream run in page order). Null for text documents."""
+    ids = set(doc_ids)
+    docs = tables["documents"]
+    pdf_ids = set(docs.loc[docs["doc_id"].isin(ids) & (docs["format"] == "pdf"), "doc_id"])
+    empty = pd.Series([None] * len(doc_ids), index=doc_ids.index, dtype=object)
+    if not pdf_ids:
+        return empty
+    known = pd.concat([t.loc[t["doc_id"].isin(pdf_ids) & t["page"].notna(), ["doc_id", "source_line", "page"]]
+                       for t in (tables[n] for n in ("line_items", "facts", "variances", "projects", "changes",
+                                                     "reform_events") if n in tables) if "page" in t])
+    if known.empty:
+        return empty
+    known = known.astype({"source_line": "int64", "page": "int64"}).drop_duplicates(["doc_id", "source_line"])
+    known = known.sort_values("source_line")
+    want = pd.DataFrame({"doc_id": doc_ids.astype(str).to_numpy(),
+                         "source_line": pd.to_numeric(lines, errors="coerce").fillna(-1).astype("int64").to_numpy(),
+                         "_i": range(len(doc_ids))}).sort_values("source_line")
+    got = pd.merge_asof(want, known, on="source_line", by="doc_id", direction="backward").sort_values("_i")
+    return pd.Series(got["page"].to_numpy(dtype=object), index=doc_ids.index, dtype=object)
 
 
 def audit_flags(tables, doc_ids: pd.Series, lines: pd.Series) -> pd.Series:

@@ -155,3 +155,16 @@ def district_summary(tables, years: list[int] | None = None) -> pd.DataFrame:
             f"⚠ {c} project(s) with an unresolved audit conflict left out of the execution rate" if c else "") if x) or None
         for r, c in zip(out["n_projects_resolved"], out["n_projects_conflict"])]
     return out.reset_index(drop=True)
+
+
+def place_summary(summary: pd.DataFrame, how: str = "median") -> pd.DataFrame:
+    """`district_summary` by place, year and kind: the number of disclosures and the median (or sum, for
+    amounts to be stacked) of each figure — what a chart or a table can show for thousands of documents."""
+    cols = ["total_expenditure", "basic_expenditure", "project_expenditure", "project_share", "personnel_per_staff",
+            "execution_rate", "audit_pass_rate", "completeness"]
+    if summary.empty:
+        return pd.DataFrame(columns=["place", "fiscal_year", "doc_kind", "n_documents", *cols])
+    g = summary.groupby(["place", "fiscal_year", "doc_kind"], dropna=False)
+    out = g[cols].agg(how).round(2)
+    out.insert(0, "n_documents", g.size())
+    return out.reset_index().sort_values(["place", "fiscal_year", "doc_kind"]).reset_index(drop=True)

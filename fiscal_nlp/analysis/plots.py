@@ -94,3 +94,15 @@ def stacked_parts(df: pd.DataFrame, index: str, parts: dict[str, str], title: st
     _title(ax, title, subtitle)
     fig.tight_layout()
     return fig
+
+
+def histogram(df: pd.DataFrame, value: str, title: str, subtitle: str | None = None, unit: str = "%", bins: int = 20):
+    """Distribution of `value` (for selections with too many rows to draw one bar each)."""
+    _setup()
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.hist(df[value].dropna().astype(float), bins=bins, color="#4C72B0")
+    ax.set_xlabel(unit)
+    ax.set_ylabel("文件数 documents")
+    _title(ax, title, subtitle)
+    fig.tight_layout()
+    return fig

@@ -32,11 +32,11 @@ def _code_label(kind: str):
     return fmt
 
 
-def link(sources: str, doc_id, line, label, page=None) -> str:
+def link(sources: str, doc_id, line, label) -> str:
     """`<a href="{sources}/{doc}.html#L{line}">label</a>` (escaped); plain text without `sources`."""
     if label is None or (not isinstance(label, str) and pd.isna(label)):
         return ""
-    text = escape(str(label) + (f" (p. {int(page)})" if page is not None and not pd.isna(page) else ""))
+    text = escape(str(label))
     if not sources or doc_id is None or line is None or pd.isna(line):
         return text
     href = f"{sources.rstrip('/')}/{source_page_name(str(doc_id))}#L{int(line)}"
@@ -57,8 +57,7 @@ def show(df: pd.DataFrame, columns: list[str] | None = None, caption: str = "", 
                 view[c] = [escape(x) if isinstance(x, str) else "" for x in df[c]]
             else:
                 lines = df[line_col] if line_col in df else [None] * len(df)
-                pages = df["page"] if "page" in df and c == "citation" else [None] * len(df)
-                view[c] = [link(sources, d, ln, lab, pg) for d, ln, lab, pg in zip(df["doc_id"], lines, df[c], pages)]
+                view[c] = [link(sources, d, ln, lab) for d, ln, lab in zip(df["doc_id"], lines, df[c])]
     view = view.reset_index(drop=True)
     flagged = flagged.reset_index(drop=True)
     cap = caption + (f"（单位：{unit}）" if unit else "")
@@ -72,6 +71,8 @@ def show(df: pd.DataFrame, columns: list[str] | None = None, caption: str = "", 
             st = st.format(lambda v: v, subset=[c], na_rep="")
         elif c == "audit":
             st = st.format(lambda v: escape(v) if isinstance(v, str) else "", subset=[c])
+        elif c in ("fiscal_year", "year", "source_line", "related_line", "page") or c.endswith("_year"):
+            st = st.format(lambda v: "" if v is None or pd.isna(v) else str(int(v)), subset=[c])  # 2021, not 2,021
         elif pd.api.types.is_bool_dtype(view[c]):
             st = st.format(lambda v: "" if v is None or pd.isna(v) else ("是" if v else "否"), subset=[c])
     text_cols = [c for c in view.columns if not (pd.api.types.is_numeric_dtype(view[c]) and not pd.api.types.is_bool_dtype(view[c]))]

@@ -14,10 +14,10 @@ NO_COMPARISON = "no_comparison"
 def compared(before, after, short: bool = False) -> str:
     """What a before/after comparison compares, in words: which years and which kinds of document (a budget
     plans, a final account reports what was spent: comparing the two is not like for like, and says so)."""
-    from ._common import KIND_LABELS
+    from ._common import KIND_LABELS, year_label
 
-    b = f"{int(before.fiscal_year)} {KIND_LABELS.get(before.doc_kind, before.doc_kind)}"
-    a = f"{int(after.fiscal_year)} {KIND_LABELS.get(after.doc_kind, after.doc_kind)}"
+    b = f"{year_label(before)} {KIND_LABELS.get(before.doc_kind, before.doc_kind)}"
+    a = f"{year_label(after)} {KIND_LABELS.get(after.doc_kind, after.doc_kind)}"
     text = f"{b} ({before.source_file}) → {a} ({after.source_file})" if not short else f"{b} → {a}"
     if before.doc_kind != after.doc_kind:
         text += ("；注意：预算为计划数，决算为实际支出数 — a budget (planned) compared with a final account (spent)"
@@ -32,6 +32,7 @@ def reform_pair(tables, district: str | None, reform_year: int = 2024) -> dict:
     words why no comparison is possible (e.g. a district with 2019 only).
     """
     docs = documents_of(tables, district)
+    docs = docs[docs["fiscal_year"].notna()]  # an undated disclosure cannot be placed before or after a reform
     district = district or "this department"
     before = docs[docs["fiscal_year"] < reform_year]
     after = docs[docs["fiscal_year"] >= reform_year]

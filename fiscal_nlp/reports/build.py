@@ -87,7 +87,8 @@ def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
         if not head.startswith("ref:"):
             return head
         ref = head.split(":", 1)[1].strip()
-        for base in (git, git.parent / (git / "commondir").read_text().strip() if (git / "commondir").exists() else git):
+        common = (git / (git / "commondir").read_text().strip()).resolve() if (git / "commondir").exists() else git
+        for base in (git, common):  # a worktree keeps its branches in the main repository's git dir
             if (base / ref).exists():
                 return (base / ref).read_text().strip()
             packed = base / "packed-refs"
@@ -525,6 +526,10 @@ def build_reports(raw_dir="data/raw", processed_dir="data/processed", reports_di
     nb_hash = {p.stem: sha256_file(p) for p in notebooks_dir.glob("*.ipynb")}
     site_hash = hashlib.sha256(b"".join(p.read_bytes() for p in sorted((Path(__file__).parent / "templates").rglob("*"))
                                         if p.is_file())).hexdigest()
+    # what the notebooks call: a change to the analysis code or the labels re-executes them
+    pkg = Path(__file__).resolve().parents[1]
+    code_hash = hashlib.sha256(b"".join(p.read_bytes() for p in sorted([*(pkg / "analysis").glob("*.py"), pkg / "labels.py",
+                                                                          pkg / "package_data" / "labels.csv"]))).hexdigest()
     kernel = kernel_name()
     commit = git_commit()
     selected_ids = {r["doc_id"] for r in runs if r.get("doc_id")}
@@ -534,7 +539,7 @@ def build_reports(raw_dir="data/raw", processed_dir="data/processed", reports_di
     for r in runs:
         page_hash = hashlib.sha256(json.dumps(r["page"], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         inputs = {f"notebooks/{r['notebook']}.ipynb": nb_hash[r["notebook"]], **data_inputs,
-                  "site/templates": site_hash, "site/page": page_hash}
+                  "site/templates": site_hash, "site/page": page_hash, "code/analysis": code_hash}
         rec = {k: r.get(k) for k in ("notebook", "parameters", "output", "html", "group", "doc_id", "place",
                                      "department_group", "label")}
         rec.update(status=None, duration_s=None, inputs=inputs, error=None)
@@ -590,7 +595,7 @@ def build_reports(raw_dir="data/raw", processed_dir="data/processed", reports_di
     docs = describe_documents(selected).assign(_y=lambda x: x["fiscal_year"].fillna(-1)).sort_values(
         ["place", "department_group", "_y", "doc_kind"]).to_dict("records")
     _atomic_write(reports / "index.html", render_index(records, docs, audit=audit_counts(t["checks"]),
-                                                       source_pages=source_pages))
+                                                       source_pages=source_pages, errors=t["errors"].to_dict("records")))
 
     failed = [r for r in records if r["status"] == "failed"]
     counts = {s: sum(r["status"] == s for r in records) for s in ("ok", "cached", "no_data", "failed")}

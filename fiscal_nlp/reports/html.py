@@ -37,7 +37,7 @@ def page_chrome(page: dict, commit: str | None = None) -> tuple[str, str]:
 
 
 def render_index(runs: list[dict], documents: list[dict] | None = None, title: str = "fiscal_nlp reports",
-                 audit: dict | None = None, source_pages: dict | None = None) -> str:
+                 audit: dict | None = None, source_pages: dict | None = None, errors: list[dict] | None = None) -> str:
     """The index: every document under its place and department, its reports and audit summary; the
     cross-place reports at the end; a search box (inline script, no network)."""
     audit, source_pages = audit or {}, source_pages or {}
@@ -70,7 +70,7 @@ def render_index(runs: list[dict], documents: list[dict] | None = None, title: s
     status_counts = {}
     for r in runs:
         status_counts[r["status"]] = status_counts.get(r["status"], 0) + 1
-    return render("index.html.j2", title=title, css=site_css(), places=place_list, overall=overall,
+    return render("index.html.j2", title=title, css=site_css(), places=place_list, overall=overall, errors=errors or [],
                   n_places=len(place_list), n_departments=sum(len(p["departments"]) for p in place_list),
                   n_documents=len(documents or []), n_reports=len(runs),
                   status_counts=[(STATUS_LABELS.get(s, s), n) for s, n in sorted(status_counts.items())])
