@@ -79,6 +79,18 @@ def cmd_build(args) -> int:
                          executor=args.executor, scheduler=args.scheduler)
 
 
+def cmd_export(args) -> int:
+    from .analysis.export import export
+
+    try:
+        written = export(args.processed, args.out, args.format, names=args.table)
+    except (FileNotFoundError, ValueError) as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    console.print(f"wrote {len(written)} {args.format} file(s) to {args.out}: " + ", ".join(p.name for p in written))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fiscal-nlp", description=(
         "Turn Chinese department budget (部门预算) and final-account (部门决算) disclosures into research "
@@ -112,6 +124,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--with-code", action="store_true", help="show code cells in the HTML")
     _add_executor_options(b, "extraction and notebooks")
     b.set_defaults(func=cmd_build)
+
+    x = sub.add_parser("export", help="write analysis-ready tables (CSV, Stata or Parquet)",
+                       description="Write each table of PROCESSED as OUT/<table>.<ext>: codes with their labels "
+                                   "(<code>_label), projects.prior_budgets flattened (prior_budget_<year>), each row "
+                                   "with its document's district, department, year and kind; plus labels and codebook "
+                                   "(every column's label and unit).")
+    x.add_argument("processed", nargs="?", default="data/processed", help="extracted tables (default: data/processed)")
+    x.add_argument("-o", "--out", default="exports", help="output folder (default: exports)")
+    x.add_argument("--format", choices=("csv", "stata", "parquet"), default="csv")
+    x.add_argument("--table", action="append", help="only this table (repeatable; documents is always included)")
+    x.set_defaults(func=cmd_export)
     return p
 
 

@@ -196,3 +196,147 @@ def test_each_project_counts_once_however_often_and_however_spelled_it_is_descri
     assert by_name.loc["往来经费", "amount"] == pytest.approx(5)              # line 3288: 项目当年预算 5
     assert by_name.loc["通信链路租赁费", "amount"] == pytest.approx(397.37)   # line 630: 项目当年预算 397.37
     assert A.project_portfolio(tables, [QS24])["source_kind"].tolist() == ["self_evaluation"] * 3
+
+
+# ---------------------------------------------------------------- numbers that respect the audit
+def test_self_evaluation_conflict_shows_the_figure_the_arithmetic_supports(tables):
+    """000 line 449 prints 通信链路租赁费 预算数 36.91, 执行数 436.79, 99.97%; its 自评表 (line 635-641)
+    prints 436.91 / 436.79 / 99.97%. 436.79 / 436.91 = 99.97%, so 436.91 is the budget; the
+    headline execution rate must not use 36.91 (it gave 164.88% before)."""
+    pe = A.project_execution(tables, HY21).set_index("name")
+    row = pe.loc["通信链路租赁费"]
+    assert row["budget"] == pytest.approx(436.91) and row["executed"] == pytest.approx(436.79)
+    assert row["computed_rate"] == pytest.approx(99.97)
+    assert row["audit_status"] == "resolved"
+    assert "36.91" in row["audit"] and "436.91" in row["audit"]
+    assert row["citation"] == "000_b48aa8d80c836ecf.txt:635"   # the line that prints the figures shown
+    summary = A.district_summary(tables).set_index("doc_id")
+    # Σ executed / Σ budget of the seven self-evaluated projects (lines 445-463): 1436.21 / 1436.34
+    assert summary.loc[HY21, "execution_rate"] == pytest.approx(99.99)
+    assert summary.loc[HY21, "n_projects_resolved"] == 1
+    ok = pe[pe["audit_status"] == "ok"]
+    assert ok["audit"].isna().all()
+
+
+def test_unit_slip_fact_is_shown_as_its_parts_support(tables):
+    """000 line 423: 政府采购支出总额 645.72 元 whose parts (0.38 + 645.34 万元) make 645.72 万元."""
+    f = A.key_facts(tables, HY21).set_index("key")
+    assert f.loc["procurement_total", "value"] == pytest.approx(645.72)
+    assert f.loc["procurement_total", "audit_status"] == "resolved"
+    assert "unit_slip" in f.loc["procurement_total", "audit"]
+
+
+def test_headline_tables_never_show_a_flagged_value_plainly(tables):
+    """Every row of a report table whose line the audit flagged (error/warning) carries the flag."""
+    c = tables["checks"]
+    bad = c[~c["passed"].astype(bool) & c["severity"].isin(["error", "warning"]) & (c["check"] != "unparsed_statement")]
+    bad_lines = set(zip(bad["doc_id"], bad["source_line"].dropna().astype(int)))
+    for doc in (HY21, QS24, WC19):
+        for df in (A.key_facts(tables, doc), A.variance_table(tables, doc), A.project_execution(tables, doc)):
+            for r in df.itertuples():
+                if (r.doc_id, int(r.source_line)) in bad_lines:
+                    assert isinstance(r.audit, str) and r.audit, (doc, r)
+
+
+# ---------------------------------------------------------------- loading
+def test_load_names_a_wrong_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        A.load(tmp_path / "nowhere")
+    with pytest.raises(FileNotFoundError, match="documents.parquet"):
+        A.load(tmp_path)
+
+
+def test_load_by_partition(tables, tmp_path_factory):
+    processed = build_seed_processed(tmp_path_factory.mktemp("by_year"))
+    t = A.load(processed, years=[2021])
+    assert set(t["documents"]["doc_id"]) == {HY21, QS21}
+    assert set(t["line_items"]["doc_id"]) <= {HY21, QS21}
+    full = A.district_summary(tables, [2021]).set_index("doc_id")
+    part = A.district_summary(t, [2021]).set_index("doc_id")
+    pd.testing.assert_frame_equal(full, part)
+
+
+def test_labels_cover_every_code_in_the_seed_extraction(tables):
+    from fiscal_nlp.labels import label_map
+
+    assert set(tables["checks"]["check"]) <= set(label_map("check"))
+    assert set(tables["facts"]["key"]) <= set(label_map("fact"))
+    assert set(tables["projects"]["theme"].dropna()) <= set(label_map("theme"))
+    cats = {c for v in tables["variances"]["reason_category"].dropna() for c in v.split(";")}
+    assert cats <= set(label_map("reason_category"))
+
+
+def test_show_formats_for_readers(tables):
+    html = A.show(A.key_facts(tables, HY21), ["key", "value", "unit", "audit", "citation"], caption="关键事实",
+                  sources="../sources").to_html()
+    assert "政府采购支出总额 (procurement_total)" in html and ">645.72<" in html and ">0.06<" not in html
+    assert ">nan<" not in html.lower() and "&lt;NA&gt;" not in html
+    assert 'href="../sources/hanyang-dsjzx-2021-final.html#L423"' in html
+    assert 'class="row_heading' not in html  # no index column
+    bvp = A.show(A.expenditure_by_function(tables, HY21, level=1), ["code", "item", "total", "citation"]).to_html()
+    assert "2,729.12" in bvp   # 000: 201 一般公共服务支出 2729.12 with a thousands separator
+
+
+# ---------------------------------------------------------------- export
+@pytest.mark.parametrize("fmt", ["csv", "stata", "parquet"])
+def test_export_analysis_ready_tables(fmt, tmp_path_factory, tmp_path):
+    """004 lines 636-637: 通信链路租赁费 前两年预算安排 2022 年 510 万元, 2023 年 339.54 万元."""
+    from fiscal_nlp.cli import main
+
+    processed = build_seed_processed(tmp_path_factory.mktemp(f"export_{fmt}"))
+    out = tmp_path / "out"
+    assert main(["export", str(processed), "-o", str(out), "--format", fmt]) == 0
+    ext = {"csv": ".csv", "stata": ".dta", "parquet": ".parquet"}[fmt]
+    read = {"csv": lambda p: pd.read_csv(p, encoding="utf-8-sig"), "stata": pd.read_stata, "parquet": pd.read_parquet}[fmt]
+    projects = read(out / f"projects{ext}")
+    row = projects[(projects["doc_id"] == HY24) & (projects["name"] == "通信链路租赁费")].iloc[0]
+    assert float(row["prior_budget_2022"]) == pytest.approx(510.0)
+    assert float(row["prior_budget_2023"]) == pytest.approx(339.54)
+    assert "prior_budgets" not in projects.columns
+    assert row["theme_label"] == "网络与基础设施" and row["district"] == "汉阳区"
+    facts = read(out / f"facts{ext}")
+    proc = facts[(facts["doc_id"] == HY21) & (facts["key"] == "procurement_total")].iloc[0]
+    assert proc["key_label"] == "政府采购支出总额" and "unit_slip" in proc["audit"]
+    codebook = read(out / f"codebook{ext}")
+    assert set(codebook["table"]) >= {"documents", "line_items", "projects", "facts", "checks", "labels"}
+    assert (out / f"labels{ext}").exists()
+    if fmt == "stata":
+        with pd.io.stata.StataReader(out / "projects.dta") as r:
+            assert r.variable_labels()["budget"] == "budget (10k yuan)"
+
+
+def test_export_names_a_wrong_path(tmp_path, capsys):
+    from fiscal_nlp.cli import main
+
+    assert main(["export", str(tmp_path / "nowhere"), "-o", str(tmp_path / "out")]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_show_prints_years_without_separators(tables):
+    html = A.show(A.district_summary(tables), ["place", "fiscal_year", "total_expenditure"]).to_html()
+    assert ">2021<" in html and "2,021" not in html and "2,785.73" in html  # 000 line 154: 合计 2,785.73
+
+
+def test_place_summary(tables):
+    by = A.place_summary(A.district_summary(tables)).set_index(["place", "fiscal_year", "doc_kind"])
+    assert by["n_documents"].sum() == 5
+    assert by.loc[("汉阳区", 2021, "final"), "total_expenditure"] == pytest.approx(2785.73)  # 000 line 154
+
+
+def test_pdf_citations_name_the_page(tmp_path):
+    """A PDF rendered from seed 000: every citation carries the page its line is on, the page the
+    source view marks (the same lines, so the same pages)."""
+    import pdf_factory
+    from fiscal_nlp.ingest import read_document
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pdf = pdf_factory.render_pdf((RAW / "000_b48aa8d80c836ecf.txt").read_text("utf-8"), raw / "000.pdf", ruled=True)
+    t = A.load(build_seed_processed(tmp_path / "out", raw))
+    doc_id = t["documents"]["doc_id"].iloc[0]
+    bvp = A.basic_vs_project(t, doc_id)
+    pages = {ln.number: ln.page for ln in read_document(pdf).lines}
+    for cite, line in zip(bvp["citation"], bvp["source_line"]):
+        assert cite.endswith(f"(p. {pages[int(line)]})"), cite
+    failed = A.failed_checks(t, [doc_id])
+    assert failed["citation"].dropna().str.contains(r"\(p\. \d+\)$").all()

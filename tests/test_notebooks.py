@@ -60,7 +60,9 @@ def test_district_profile_budget_without_tables(processed, tmp_path):
 
 def test_budget_vs_actual(processed, tmp_path):
     s = run("budget_vs_actual", tmp_path, processed, district="汉阳区", year=2021, threshold_pct=10.0)
-    assert s["n_variances"] >= 0
+    assert s["n_variances"] == 6  # 000 lines 379-403: six 预决算 statements
+    # 000 prints 通信链路租赁费 36.91 (line 449) and 436.91 (自评表, line 641); 436.79 / 436.91 = 99.97% as printed
+    assert s["project_budgets"]["通信链路租赁费"] == pytest.approx(436.91)
 
 
 def test_reform_project_mix_qingshan(processed, tmp_path):
@@ -84,6 +86,8 @@ def test_cross_district(processed, tmp_path):
     assert s["project_share"]["hanyang-dsjzx-2021-final"] == pytest.approx(86.13)
     assert s["project_share"]["qingshan-dsjzx-2024-final"] == pytest.approx(69.28)
     assert 0 < s["completeness"]["wuchang-dsjzx-2019-final"] <= 100
+    # Σ executed / Σ budget of 000's seven self-evaluated projects with 436.91, not the 36.91 typo (164.88%)
+    assert s["execution_rate"]["hanyang-dsjzx-2021-final"] == pytest.approx(99.99)
 
 
 def test_data_quality(processed, tmp_path):

@@ -95,7 +95,18 @@ def key_facts(tables, doc_id: str, keys: list[str] | None = None) -> pd.DataFram
     f = f[f["doc_id"] == doc_id]
     if keys:
         f = f[f["key"].isin(keys)]
-    return with_citation(tables, f[["doc_id", "key", "value", "unit", "text", "source_line"]]).reset_index(drop=True)
+    f = f[["doc_id", "key", "value", "unit", "text", "source_line"]].copy()
+    # a value the audit found printed in the wrong unit (`unit_slip`: 645.72 元 whose parts sum to 645.72 万元)
+    # is shown as the figure its parts support, marked; the flag (with_citation's `audit`) names the slip
+    c = tables["checks"]
+    slips = c[(c["check"] == "unit_slip") & ~c["passed"].fillna(False).astype(bool) & c["doc_id"].isin(f["doc_id"])]
+    f["audit_status"] = "ok"
+    for s in slips.itertuples():
+        hit = (f["doc_id"] == s.doc_id) & (f["source_line"] == s.source_line) & \
+              ((f["value"].astype("float64") - float(s.found)).abs() < 1e-9)
+        f.loc[hit, "value"] = float(s.expected)
+        f.loc[hit, "audit_status"] = "resolved"
+    return with_citation(tables, f).reset_index(drop=True)
 
 
 def audit_summary(tables, doc_id: str) -> pd.DataFrame:

@@ -5,18 +5,35 @@ import re
 
 import pandas as pd
 
+from ..validate.narrative import project_groups
 from ._common import documents_of, rows, with_citation
 
 NO_COMPARISON = "no_comparison"
 
 
-def reform_pair(tables, district: str, reform_year: int = 2024) -> dict:
+def compared(before, after, short: bool = False) -> str:
+    """What a before/after comparison compares, in words: which years and which kinds of document (a budget
+    plans, a final account reports what was spent: comparing the two is not like for like, and says so)."""
+    from ._common import KIND_LABELS, year_label
+
+    b = f"{year_label(before)} {KIND_LABELS.get(before.doc_kind, before.doc_kind)}"
+    a = f"{year_label(after)} {KIND_LABELS.get(after.doc_kind, after.doc_kind)}"
+    text = f"{b} ({before.source_file}) → {a} ({after.source_file})" if not short else f"{b} → {a}"
+    if before.doc_kind != after.doc_kind:
+        text += ("；注意：预算为计划数，决算为实际支出数 — a budget (planned) compared with a final account (spent)"
+                 if not short else "（计划数 vs 实际数 planned vs spent）")
+    return text
+
+
+def reform_pair(tables, district: str | None, reform_year: int = 2024) -> dict:
     """The documents to compare: the latest before `reform_year` and the earliest from it on.
 
     Returns {"before": doc row or None, "after": doc row or None, "message": str|None}; `message` says in plain
     words why no comparison is possible (e.g. a district with 2019 only).
     """
     docs = documents_of(tables, district)
+    docs = docs[docs["fiscal_year"].notna()]  # an undated disclosure cannot be placed before or after a reform
+    district = district or "this department"
     before = docs[docs["fiscal_year"] < reform_year]
     after = docs[docs["fiscal_year"] >= reform_year]
     b = before.sort_values(["fiscal_year", "doc_kind"]).iloc[-1] if len(before) else None
@@ -52,6 +69,43 @@ def _name_key(name) -> str:
     return key
 
 
+def _num(x):
+    return None if x is None or x is pd.NA or (isinstance(x, float) and x != x) else float(x)
+
+
+def _selection(p: pd.DataFrame) -> tuple[list, dict]:
+    """Which rows `one_source_per_document` keeps, and for each kept row the rows of its project group
+    (its document's mentions of the same project). Plain Python over columns: this runs per document
+    over a whole corpus, where pandas' per-group overhead dominated."""
+    rank = {k: i for i, k in enumerate(SOURCE_PRIORITY)}
+    docs: dict = {}
+    codes = p["code"] if "code" in p else [None] * len(p)
+    for i, d, name, kind, code in zip(p.index, p["doc_id"], p["name"], p["source_kind"], codes):
+        docs.setdefault(d, []).append((i, name if isinstance(name, str) else None, kind, code if isinstance(code, str) else None))
+    keep, members = [], {}
+    grouped: dict = {}  # documents of one template repeat their project names: group each list once
+    for rows in docs.values():
+        rows = sorted(rows, key=lambda r: rank.get(r[2], len(SOURCE_PRIORITY)))  # stable: table order within a kind
+        if any(r[2] != "sub_item" for r in rows):
+            rows = [r for r in rows if r[2] != "sub_item"]
+        named = [r for r in rows if r[1] is not None]
+        if not named:
+            keep += [r[0] for r in rows]
+            continue
+        first: dict = {}
+        names = tuple((r[1], r[3]) for r in named)  # projects are told apart by code or full 类/款/项 path too
+        if names not in grouped:
+            grouped[names] = project_groups([n for n, _ in names], [c for _, c in names])
+        for r, g in zip(named, grouped[names]):
+            if g not in first:
+                first[g] = r[0]
+                members[r[0]] = [r[0]]
+            else:
+                members[first[g]].append(r[0])
+        keep += list(first.values())
+    return sorted(keep), members
+
+
 def one_source_per_document(p: pd.DataFrame) -> pd.DataFrame:
     """One row per project and document (avoids double counting), in the table's order.
 
@@ -63,40 +117,123 @@ def one_source_per_document(p: pd.DataFrame) -> pd.DataFrame:
     """
     if p.empty or "source_kind" not in p:
         return p
-    from ..validate.narrative import project_groups
+    keep, _ = _selection(p)
+    return p.loc[keep]
 
-    keep = []
-    rank = p["source_kind"].map({k: i for i, k in enumerate(SOURCE_PRIORITY)}).astype("float64").fillna(len(SOURCE_PRIORITY))
-    for _, doc in p.assign(_rank=rank).sort_values("_rank", kind="stable").groupby("doc_id", sort=False):
-        if (doc["source_kind"] != "sub_item").any():
-            doc = doc[doc["source_kind"] != "sub_item"]
-        named = doc[doc["name"].notna()]
-        if named.empty:
-            keep += list(doc.index)
+
+def _dec(x):
+    from decimal import Decimal
+
+    return Decimal(str(round(float(x), 6)))
+
+
+def _rate_fits(stated, executed, budget) -> bool:
+    from decimal import Decimal
+
+    from ..validate.compare import judge_rate
+
+    if stated is None or budget is None or not budget or executed is None:
+        return False
+    # the contract keeps rates as floats: 98.0 may have been printed “98%”, so its last digit is the units
+    rate = _dec(stated)
+    rate = rate.quantize(Decimal(1)) if rate == rate.to_integral_value() else rate.normalize()
+    passed, severity, _ = judge_rate(rate, _dec(executed), _dec(budget))
+    return passed or severity == "rounding"
+
+
+def _distinct(values) -> list[float]:
+    out: list[float] = []
+    for v in values:
+        if v is not None and not any(abs(v - o) <= 0.02 for o in out):
+            out.append(v)
+    return out
+
+
+def audited_projects(p: pd.DataFrame) -> pd.DataFrame:
+    """`one_source_per_document(p)` with the figures the document's own arithmetic supports.
+
+    When the mentions of one project disagree (the audit's `project_consistency`), the budget/executed
+    pair that some printed completion rate confirms is kept (汉阳区 2021 通信链路租赁费: self-evaluation
+    36.91 万元 vs evaluation form 436.91; 436.79 / 436.91 = 99.97 % as printed, so 436.91), cited at the
+    line that prints it, and `audit_status` is `resolved`; when no printed rate singles one pair out,
+    `conflict` (the figure is shown flagged and left out of headline totals). `audit` names the conflict;
+    `ok` rows have none. A printed rate that misses amounts all mentions agree on is the rate's problem:
+    the audit's `stated_rate` row flags it (`with_citation`).
+    """
+    if p.empty or "source_kind" not in p:
+        return p.assign(audit_status=pd.Series(dtype=object), audit=pd.Series(dtype=object))
+    keep, members = _selection(p)
+    kept = p.loc[keep].copy()
+    status = {i: "ok" for i in keep}
+    flags: dict = {}
+    budget = dict(zip(p.index, map(_num, p["budget"])))
+    executed = dict(zip(p.index, map(_num, p["executed"])))
+    rate = dict(zip(p.index, map(_num, p["stated_rate"])))
+    kinds = dict(zip(p.index, p["source_kind"]))
+    lines = dict(zip(p.index, p["source_line"]))
+    new_values: dict = {}
+    for i, group in members.items():
+        if len(group) < 2:
             continue
-        first = ~pd.Series(project_groups(named["name"].astype(str).tolist(), named["code"].tolist())).duplicated()
-        keep += list(named.index[first.to_numpy()])
-    return p.loc[sorted(keep)]
+        named = [j for j in group if kinds[j] != "sub_item"]
+        budgets = _distinct(budget[j] for j in named)
+        execs = _distinct(executed[j] for j in named)
+        if len(budgets) < 2 and len(execs) < 2:
+            continue
+        rates = [rate[j] for j in named if rate[j] is not None]
+        fits = {(b, e) for b in budgets for e in execs for r in rates if _rate_fits(r, e, b)}
+        printed = "; ".join(
+            f"{budget[j] if budget[j] is not None else '—'} / {executed[j] if executed[j] is not None else '—'}"
+            + (f" ({rate[j]}%)" if rate[j] is not None else "") + f" [{kinds[j]}, line {int(lines[j])}]" for j in named)
+        name = p.at[i, "name"]
+        if len(fits) == 1:
+            b, e = fits.pop()
+            support = [j for j in named if budget[j] is not None and executed[j] is not None
+                       and abs(budget[j] - b) <= 0.02 and abs(executed[j] - e) <= 0.02]
+            new_values[i] = (b, e, support[0] if support else None)  # cite the line that prints the figures shown
+            status[i] = "resolved"
+            flags[i] = (f"⚠ 审核冲突 audit conflict — {name}: the document prints budget / executed as {printed}; "
+                        f"only {e:g} / {b:g} fits a printed rate, so {b:g} / {e:g} is shown")
+        else:
+            status[i] = "conflict"
+            flags[i] = (f"⚠ 审核冲突 audit conflict — {name}: the document prints budget / executed as {printed}; "
+                        "no printed rate singles out one pair, so this figure is left out of totals")
+    if new_values:  # one assignment per column (a .loc per row cost ~1 ms each over a corpus)
+        at = list(new_values)
+        kept.loc[at, "budget"] = [new_values[i][0] for i in at]
+        kept.loc[at, "executed"] = [new_values[i][1] for i in at]
+        cited = [i for i in at if new_values[i][2] is not None]
+        for col in ("source_line", "page") if "page" in kept else ("source_line",):
+            kept.loc[cited, col] = p.loc[[new_values[i][2] for i in cited], col].to_numpy()
+    kept["audit_status"] = [status[i] for i in kept.index]
+    kept["audit"] = [flags.get(i) for i in kept.index]
+    return kept
 
 
 def project_portfolio(tables, doc_ids: list[str]) -> pd.DataFrame:
     """Projects of the given documents with their fiscal year (one row per project mention)."""
     docs = tables["documents"][["doc_id", "fiscal_year", "doc_kind"]]
     p = tables["projects"]
-    p = one_source_per_document(p[p["doc_id"].isin(doc_ids)]).merge(docs, on="doc_id", how="left")
+    p = audited_projects(p[p["doc_id"].isin(doc_ids)]).merge(docs, on="doc_id", how="left")
     p = p.assign(amount=p["budget"].astype("float64").fillna(p["executed"].astype("float64")))
     return with_citation(tables, p).reset_index(drop=True)
 
 
 def theme_shares(tables, doc_ids: list[str]) -> pd.DataFrame:
-    """Share (%) of project money by theme per fiscal year: fiscal_year, theme, amount, n_projects, share."""
+    """Share (%) of project money by theme per fiscal year: fiscal_year, theme, amount, n_projects, share,
+    n_conflict (projects whose printed amounts the audit found in conflict, unresolved) and its flag."""
     p = project_portfolio(tables, doc_ids)
-    cols = ["fiscal_year", "theme", "amount", "n_projects", "share"]
+    cols = ["fiscal_year", "theme", "amount", "n_projects", "share", "n_conflict", "audit"]
     if p.empty:
         return pd.DataFrame(columns=cols)
     p["theme"] = p["theme"].fillna("未分类")
-    g = p.groupby(["fiscal_year", "theme"]).agg(amount=("amount", "sum"), n_projects=("name", "size")).reset_index()
+    p["_flag"] = p["audit_status"] == "conflict"  # counted, and named: the report flags the share
+    g = p.groupby(["fiscal_year", "theme"]).agg(amount=("amount", "sum"), n_projects=("name", "size"),
+                                                n_conflict=("_flag", "sum")).reset_index()
     g["share"] = (g["amount"] / g.groupby("fiscal_year")["amount"].transform("sum") * 100).round(2)
+    g["n_conflict"] = g["n_conflict"].astype(int)
+    g["audit"] = [f"⚠ {n} project(s) with an unresolved audit conflict in this amount" if n else None
+                  for n in g["n_conflict"]]
     return g[cols].sort_values(["fiscal_year", "theme"]).reset_index(drop=True)
 
 

@@ -16,3 +16,11 @@ def glue(name: str, value) -> None:
         value, mime, encoder = str(value), "application/scrapbook.scrap.text+json", "text"
     display({mime: {"name": name, "data": value, "encoder": encoder, "version": 1}},
             metadata={"scrapbook": {"name": name, "data": True, "display": False}}, raw=True)
+
+
+def figures(df, key: str, value: str) -> dict:
+    """{key: float(value)} for the rows whose value is present (what a notebook glues for tests and readers);
+    a missing value (pd.NA, NaN) is left out rather than failing the report."""
+    import pandas as pd
+
+    return {str(k): float(v) for k, v in zip(df[key], df[value]) if not pd.isna(v) and not pd.isna(k)}

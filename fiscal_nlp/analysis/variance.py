@@ -17,8 +17,10 @@ def variance_table(tables, doc_id: str) -> pd.DataFrame:
     v["variance"] = (actual - budget).round(2)
     v["variance_pct"] = ((actual - budget) / budget.where(budget != 0) * 100).round(2)
     v["rate_gap"] = (v["stated_rate"].astype("float64") - v["computed_rate"].astype("float64")).round(2)
+    # a chart label that keeps additions from a zero budget visible (their % of budget is undefined)
+    v["chart_label"] = v["subject"].where(budget != 0, v["subject"] + "（年初预算为 0，年中新增 added from a zero budget）")
     cols = ["doc_id", "subject", "code", "budget", "actual", "variance", "variance_pct", "stated_rate",
-            "computed_rate", "rate_gap", "reason", "reason_category", "source_line"]
+            "computed_rate", "rate_gap", "reason", "reason_category", "source_line", "chart_label"]
     return with_citation(tables, v[cols]).sort_values("source_line").reset_index(drop=True)
 
 
@@ -39,12 +41,15 @@ def rate_mismatches(vt: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
 
 
 def project_execution(tables, doc_id: str) -> pd.DataFrame:
-    """Projects with a budget and an executed amount: computed execution rate next to the stated one."""
-    p = tables["projects"]
-    from .project_mix import one_source_per_document
+    """Projects with a budget and an executed amount: computed execution rate next to the stated one.
 
-    p = one_source_per_document(p[(p["doc_id"] == doc_id) & p["executed"].notna()]).copy()
+    Figures are those the document's arithmetic supports (`audited_projects`); `audit` names any conflict."""
+    p = tables["projects"]
+    from .project_mix import audited_projects
+
+    p = audited_projects(p[(p["doc_id"] == doc_id) & p["executed"].notna()]).copy()
     budget = p["budget"].astype("float64")
     p["computed_rate"] = (p["executed"].astype("float64") / budget.where(budget != 0) * 100).round(2)
-    cols = ["doc_id", "name", "code", "theme", "budget", "executed", "stated_rate", "computed_rate", "source_line"]
+    cols = ["doc_id", "name", "code", "theme", "budget", "executed", "stated_rate", "computed_rate", "source_line",
+            "audit_status", "audit"]
     return with_citation(tables, p[cols]).sort_values("source_line").reset_index(drop=True)

@@ -334,10 +334,20 @@ def _build_duckdb(out: Path, sources: dict[str, list[str]]) -> Path:
                                                       PARTITIONING_SCHEMA.field(c) for c in cols]).empty_table())
                     con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _empty')
                     con.unregister("_empty")
+            _write_labels(con)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
+
+
+def _write_labels(con) -> None:
+    """The code labels (`fiscal_nlp.labels`: themes, reason categories, check ids, fact keys …) as table `labels`."""
+    from ..labels import COLUMNS, label_rows
+
+    con.register("_labels", pa.table({c: [r[i] for r in label_rows()] for i, c in enumerate(COLUMNS)}))
+    con.execute("CREATE TABLE labels AS SELECT * FROM _labels")
+    con.unregister("_labels")
 
 
 @contextmanager
