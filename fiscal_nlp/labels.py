@@ -1,8 +1,8 @@
 """One labels table for every code the data contract uses: kind, code, label_zh, label_en.
 
 Read from package_data: `labels.csv` (doc kinds, severities, table keys, check ids, fact keys,
-project source kinds, project statuses) plus the project themes (`project_themes.csv`) and the
-reason categories (`reason_taxonomy.yaml`), whose labels live with their own definitions.
+project source kinds, project statuses) plus the project themes (`project_themes.csv`), the
+reason categories (`reason_taxonomy.yaml`) and the table keys (`tables.yaml`), whose labels live with their own definitions.
 The store writes it into `fiscal.duckdb` (table `labels`); reports and exports label codes with it.
 """
 from __future__ import annotations
@@ -26,6 +26,8 @@ def label_rows() -> tuple[tuple[str, str, str, str], ...]:
         rows += [("theme", r["theme_id"], r["label_zh"], r["label_en"]) for r in csv.DictReader(fh)]
     taxonomy = yaml.safe_load((data / "reason_taxonomy.yaml").read_text(encoding="utf-8"))
     rows += [("reason_category", c["id"], c["label_zh"], c["label_en"]) for c in taxonomy["categories"]]
+    tables = yaml.safe_load((data / "tables.yaml").read_text(encoding="utf-8"))
+    rows += [("table_key", t["key"], t["name"], t["name_en"]) for t in tables["tables"]]
     return tuple(rows)
 
 

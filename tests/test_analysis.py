@@ -259,7 +259,11 @@ def test_load_by_partition(tables, tmp_path_factory):
 def test_labels_cover_every_code_in_the_seed_extraction(tables):
     from fiscal_nlp.labels import label_map
 
-    assert set(tables["checks"]["check"]) <= set(label_map("check"))
+    from fiscal_nlp.schema import CHECK_IDS
+    from fiscal_nlp.tables.spec import load_specs
+
+    assert set(tables["checks"]["check"]) <= set(CHECK_IDS) <= set(label_map("check"))
+    assert set(load_specs()[0]) == set(label_map("table_key"))
     assert set(tables["facts"]["key"]) <= set(label_map("fact"))
     assert set(tables["projects"]["theme"].dropna()) <= set(label_map("theme"))
     cats = {c for v in tables["variances"]["reason_category"].dropna() for c in v.split(";")}

@@ -193,7 +193,7 @@ def test_document_without_place_or_year_gets_a_placeholder_group(processed):
     from fiscal_nlp.reports.html import render_index
 
     docs = read_tables(processed, ["documents"])["documents"]
-    docs.loc[0, ["district", "department"]] = None
+    docs.loc[0, [c for c in ("district", "department", "province", "city", "county") if c in docs]] = None
     docs.loc[0, "fiscal_year"] = None
     runs = plan_runs(docs, processed)
     mine = [r for r in runs if r.get("doc_id") == docs.loc[0, "doc_id"]]
