@@ -164,14 +164,18 @@ def document_records(doc) -> Records:
     """`document_tables` as records (`line_items` already Arrow: the narrative and the audit read it)."""
     from .narrative import extract_rows, public_records
     from .tables import line_item_records
-    from .validate import audit_document
+    from .validate import audit_and_verify
 
     rows, table_checks = line_item_records(doc)
     line_items = records_to_arrow("line_items", rows)  # the stages below read it as Arrow: no pandas round trip
     statements = extract_rows(doc, line_items)
     narrative = public_records(doc, statements)
     # every check is the audit stage's, plus what a reader saw (pictures of tables in a web page …)
-    checks = audit_document(doc, line_items, statements, table_checks) + reader_checks(doc, table_checks)
+    checks, verified = audit_and_verify(doc, line_items, statements, table_checks)
+    checks += reader_checks(doc, table_checks)
+    if line_items.num_rows:
+        line_items = line_items.set_column(line_items.schema.get_field_index("verified"), "verified",
+                                           pa.array(verified, pa.bool_()))
     meta = doc.meta
     documents = [{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,

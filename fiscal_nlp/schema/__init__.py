@@ -71,6 +71,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("source_line", "int", False),
         _c("page", "int", doc="extension: PDF page (1-based), null for text"),
         _c("unit_printed", "str", doc="extension: the unit the table prints (万元, 元 …); `amount` is converted to 万元 exactly"),
+        _c("verified", "bool", doc="extension: the cell takes part in an identity of the document that holds (to the cent or within rounding)"),
     ),
     "variances": (
         _c("doc_id", "str", False),

@@ -24,13 +24,14 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from ..schema import conform
+from ..schema import column_lists, conform
+from ..tables.spec import load_specs
 from .declared import load_declarations
 from .document import document_findings
 from .narrative import narrative_findings
 from .tables import code_doubts, cross_table_findings, read_tables, table_findings
 
-__all__ = ["audit", "audit_records", "audit_document"]
+__all__ = ["audit", "audit_records", "audit_document", "audit_and_verify"]
 
 
 def audit(doc, line_items: pd.DataFrame | pa.Table, narrative_rows: dict | None = None,
@@ -44,8 +45,46 @@ def audit_records(doc, line_items: pd.DataFrame | pa.Table) -> list[dict]:
     return audit_document(doc, line_items, None, None, document=False)
 
 
+def audit_and_verify(doc, line_items: pd.DataFrame | pa.Table | None, narrative_rows: dict | None = None,
+                     table_checks: list[dict] | None = None) -> tuple[list[dict], list[bool]]:
+    """(`audit_document`'s checks, `line_items.verified` for each row of `line_items`).
+
+    A cell is verified when an identity it takes part in holds, to the cent or within rounding
+    (a row's 合计 = Σ parts, 类 = Σ款, 合计 = Σ类, 本年合计 = Σ 一、二、…, the 基本支出 blocks): the
+    document's own arithmetic vouches for that number. Cross-table totals are not counted.
+    """
+    findings: list[dict] = []
+    checks = audit_document(doc, line_items, narrative_rows, table_checks, findings=findings)
+    holding: dict[str, set] = {}
+    for f in findings:
+        if f.get("_cells") and (f["passed"] or f["severity"] == "rounding"):
+            holding.setdefault(f["table_key"], set()).update(f["_cells"])
+    return checks, verified_flags(line_items, holding)
+
+
+def verified_flags(line_items: pd.DataFrame | pa.Table | None, holding: dict[str, set]) -> list[bool]:
+    """Per line_items row: does (its line, its national column) belong to a holding identity of its table?"""
+    cols = column_lists(line_items, ("table_key", "side", "column", "source_line"))
+    if cols is None:
+        return []
+    specs = load_specs()[0]
+    canonical: dict[tuple, str] = {}
+    out = []
+    for key, side, column, line in zip(*cols):
+        cells = holding.get(key)
+        if not cells or key not in specs:
+            out.append(False)
+            continue
+        side = side if isinstance(side, str) else None
+        if (key, column, side) not in canonical:
+            canonical[key, column, side] = specs[key].canonical(column, side)
+        out.append((int(line), canonical[key, column, side]) in cells)
+    return out
+
+
 def audit_document(doc, line_items: pd.DataFrame | pa.Table | None, narrative_rows: dict | None = None,
-                   table_checks: list[dict] | None = None, *, document: bool = True) -> list[dict]:
+                   table_checks: list[dict] | None = None, *, document: bool = True,
+                   findings: list | None = None) -> list[dict]:
     """Every `checks` row of one document, as contract records.
 
     `narrative_rows`: `extract_rows` output (None: no narrative checks). `table_checks`: the rows
@@ -73,8 +112,10 @@ def audit_document(doc, line_items: pd.DataFrame | pa.Table | None, narrative_ro
         out += _demote_doubtful(narrative, doubtful)
     if document and hasattr(doc, "lines"):
         out += document_findings(doc, tables, narrative_rows, reader_notes)
+    if findings is not None:  # the findings with their internals (`_cells`), for `audit_and_verify`
+        findings += out
     out = _with_pages(doc, reader_notes + out)
-    return [{"doc_id": doc_id, **{k: v for k, v in r.items() if k not in ("_lines", "doc_id")}} for r in out]
+    return [{"doc_id": doc_id, **{k: v for k, v in r.items() if k not in ("_lines", "_cells", "doc_id")}} for r in out]
 
 
 def _with_pages(doc, findings: list[dict]) -> list[dict]:
@@ -105,11 +146,6 @@ def _doubtful_lines(reader_notes, doubts, line_items) -> set[int]:
              if r.get("check") == "table_parse" and not r.get("passed") and r.get("source_line") is not None}
     for d in doubts:
         lines |= d["_lines"]
-    if isinstance(line_items, pa.Table) and "verified" in line_items.column_names:
-        flags, src = line_items.column("verified").to_pylist(), line_items.column("source_line").to_pylist()
-        lines |= {int(line) for ok, line in zip(flags, src) if ok is False}
-    elif isinstance(line_items, pd.DataFrame) and "verified" in line_items:
-        lines |= {int(line) for ok, line in zip(line_items["verified"], line_items["source_line"]) if ok is False}
     return lines
 
 

@@ -106,8 +106,11 @@ def read_tables(line_items: pd.DataFrame | pa.Table | None, family: str | None =
     return {k: Table(specs[k], declared.rules(k, family), by_key[k]) for k in sorted(by_key)}
 
 
-def _with_lines(row: dict, lines) -> dict:
+def _with_lines(row: dict, lines, cells=()) -> dict:
+    """`_lines`: the source lines of every row a finding used; `_cells`: the (line, national column)
+    cells its identity added up, which a holding identity verifies."""
     row["_lines"] = frozenset(int(x) for x in lines if x is not None)
+    row["_cells"] = frozenset((int(line), canon) for line, canon in cells if line is not None)
     return row
 
 
@@ -158,7 +161,8 @@ def _row_identities(t: Table) -> list[dict]:
             row_finding = _with_lines(amount_finding(
                 "row_sum", expected, found,
                 f"{table_name(t.key)} line {row['source_line']} {_label(row)}: {ident.text}",
-                t.key, int(row["source_line"])), [row["source_line"]])
+                t.key, int(row["source_line"])), [row["source_line"]],
+                [(row["source_line"], c) for c in ident.columns() if c in vals])
             doubt = _row_doubt(ident, vals, found - expected)
             if doubt and row_finding["severity"] == "error":
                 row_finding.update(check="parse_doubt", severity="warning",
@@ -208,7 +212,8 @@ def _hierarchy(t: Table) -> list[dict]:
             lines = [by_code[c][1] for c in [parent, *children] if c in by_code]
             out.append(_with_lines(amount_finding(
                 "hierarchy_sum", expected, found,
-                f"{table_name(t.key)} {canon}: {parent} = Σ {'、'.join(sorted(children))}", t.key, line), lines))
+                f"{table_name(t.key)} {canon}: {parent} = Σ {'、'.join(sorted(children))}", t.key, line), lines,
+                [(x, canon) for x in lines]))
         top = [c for c in codes if len(c) == 3]
         tot = next((it for it in totals if it.canon == canon), None)
         if top and (tot or any(c in by_code for c in top)):
@@ -221,7 +226,8 @@ def _hierarchy(t: Table) -> list[dict]:
             lines = [line] + [by_code[c][1] for c in top if c in by_code]
             out.append(_with_lines(amount_finding(
                 "hierarchy_sum", expected, found,
-                f"{table_name(t.key)} {canon}: 合计 = Σ 类 {'、'.join(sorted(top))}", t.key, line), lines))
+                f"{table_name(t.key)} {canon}: 合计 = Σ 类 {'、'.join(sorted(top))}", t.key, line), lines,
+                [(x, canon) for x in lines if tot is not None or x != line]))
     return out
 
 
@@ -247,13 +253,14 @@ def _two_sided_totals(t: Table) -> list[dict]:
             out.append(_with_lines(amount_finding(
                 "column_total", year_total[1], sum((a for a, _ in parts), Decimal(0)),
                 f"{table_name(t.key)} {side} {canon}: {year_total[0]} = Σ 一、二、… rows", t.key, year_total[2]),
-                [year_total[2]] + [l for _, l in parts]))
+                [year_total[2]] + [l for _, l in parts], [(x, canon) for x in [year_total[2]] + [l for _, l in parts]]))
         if grand and year_total:
             between = [(a, l) for i, a, l in items if year_total[2] < l < grand[2] and not _SUB_ROW.match(i)]
             out.append(_with_lines(amount_finding(
                 "column_total", grand[1], year_total[1] + sum((a for a, _ in between), Decimal(0)),
                 f"{table_name(t.key)} {side} {canon}: 总计 = {year_total[0]} + 结转/结余 rows", t.key, grand[2]),
-                [grand[2], year_total[2]] + [l for _, l in between]))
+                [grand[2], year_total[2]] + [l for _, l in between],
+                [(x, canon) for x in [grand[2], year_total[2]] + [l for _, l in between]]))
     return out
 
 
@@ -268,7 +275,7 @@ def _blocks(t: Table) -> list[dict]:
             out.append(_with_lines(amount_finding(
                 "hierarchy_sum", by_code[parent][0], sum((by_code[c][0] for c in children), Decimal(0)),
                 f"基本支出明细表: {parent} = Σ {'、'.join(sorted(children))}", t.key, by_code[parent][1]),
-                [by_code[c][1] for c in [parent, *children]]))
+                [by_code[c][1] for c in [parent, *children]], [(by_code[c][1], t.first_column()) for c in [parent, *children]]))
     named = {c for _, members in t.rules.blocks if members for c in members}
     column = t.first_column()
     for label, members in t.rules.blocks:
@@ -279,7 +286,7 @@ def _blocks(t: Table) -> list[dict]:
         out.append(_with_lines(amount_finding(
             "hierarchy_sum", total, sum((by_code[c][0] for c in classes), Decimal(0)),
             f"基本支出明细表: {label} = Σ {'、'.join(classes) or '(none)'}", t.key, line),
-            [line] + [by_code[c][1] for c in classes]))
+            [line] + [by_code[c][1] for c in classes], [(x, column) for x in [line] + [by_code[c][1] for c in classes]]))
     return out
 
 
