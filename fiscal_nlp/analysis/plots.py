@@ -70,6 +70,11 @@ def grouped_bars(df: pd.DataFrame, index: str, columns: list[str], title: str, s
     d = df.set_index(index)[columns].astype(float)
     fig, ax = plt.subplots(figsize=(8, 4))
     d.plot(kind="bar", ax=ax, width=0.7)
+    return _finish_bars(fig, ax, ylabel, title, subtitle)
+
+
+def _finish_bars(fig, ax, ylabel: str, title: str, subtitle: str | None):
+    """The axis labels, upright category names, title and layout every bar chart here shares."""
     ax.set_ylabel(ylabel)
     ax.set_xlabel("")
     plt.setp(ax.get_xticklabels(), rotation=0)
@@ -88,12 +93,7 @@ def stacked_parts(df: pd.DataFrame, index: str, parts: dict[str, str], title: st
     d.plot(kind="bar", stacked=True, ax=ax, width=0.7, color=["#4C72B0", "#DD8452", "#55A868", "#C44E52"][: len(parts)])
     for i, total in enumerate(d.sum(axis=1)):
         ax.annotate(f"{total:,.2f}", (i, total), xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)
-    ax.set_ylabel(ylabel)
-    ax.set_xlabel("")
-    plt.setp(ax.get_xticklabels(), rotation=0)
-    _title(ax, title, subtitle)
-    fig.tight_layout()
-    return fig
+    return _finish_bars(fig, ax, ylabel, title, subtitle)
 
 
 def histogram(df: pd.DataFrame, value: str, title: str, subtitle: str | None = None, unit: str = "%", bins: int = 20):
