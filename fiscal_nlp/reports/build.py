@@ -104,7 +104,7 @@ def git_commit(root: Path = PACKAGE_ROOT) -> str | None:
 # ---------------------------------------------------------------- extraction
 def needs_extraction(raw_dir, processed_dir) -> bool:
     """True when `processed_dir` has no extraction, or `raw_dir`'s files or the extractor changed since."""
-    from ..pipeline import extractor_fingerprint, list_documents, load_catalog
+    from ..pipeline import extractor_fingerprint, list_documents, load_catalog, source_name
     from ..store import load_state
 
     state = load_state(processed_dir)
@@ -114,7 +114,7 @@ def needs_extraction(raw_dir, processed_dir) -> bool:
         return False
     if state.get("fingerprint") != extractor_fingerprint(load_catalog(Path(raw_dir) / "catalog.csv")):
         return True
-    current = {p.name: sha256_file(p) for p in list_documents(raw_dir)}
+    current = {source_name(raw_dir, p): sha256_file(p) for p in list_documents(raw_dir)}
     return current != {name: f["sha256"] for name, f in state["files"].items()}
 
 
