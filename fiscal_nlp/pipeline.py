@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from .executors import default_jobs, map_unordered
+from .executors import DEFAULT_LIMITS, Limits, WorkerLost, default_jobs, map_unordered
+from .executors import progress as report_progress
 from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
 from .schema import TABLES, arrow_schema, arrow_to_frame, records_to_arrow
 
@@ -89,6 +90,8 @@ def extract_records(data: bytes, name: str, override: dict | None = None) -> Rec
         return document_records(doc)
     except IngestError as exc:
         return {"errors": [error_row(name, exc.kind, exc.message)]}
+    except MemoryError:  # an allocation refused (a ulimit, or one absurd size): this document only
+        return {"errors": [error_row(name, "resource_limit", f"{name}: extraction ran out of memory; skipped")]}
     except Exception as exc:  # a parser bug must not cost the rest of the batch
         return {"errors": [_internal_error(name, exc)]}
 
@@ -211,17 +214,41 @@ class Chunk:
         return out
 
 
-def extract_chunk(sources: list[Source]) -> Chunk:
-    """The unit of work the executors map: a few documents, read by the driver (no shared disk needed)."""
-    results = [{"errors": [error_row(name, "unreadable", f"{name}: cannot read the file ({data.strerror or data})")]}
-               if isinstance(data, OSError) else extract_records(data, name, override)
-               for name, data, override in sources]
+def extract_chunk(sources: list[Source], lost: dict[int, WorkerLost] | None = None) -> Chunk:
+    """The unit of work the executors map: a few documents, read by the driver (no shared disk needed).
+
+    Each document is announced (`executors.progress`), so a worker that dies or overruns its limits
+    on one is attributed to that document; the chunk is then run again with it in `lost`, and only
+    it becomes an `errors` row (`worker_crashed`, `timeout`, `resource_limit`).
+    """
+    lost = lost or {}
+    if any(at >= len(sources) for at in lost):  # lost after its documents, while packing: all of them
+        exc = next(exc for at, exc in lost.items() if at >= len(sources))
+        return Chunk.pack([{"errors": [lost_row(name, exc)]} for name, _, _ in sources])
+    results = []
+    for at, (name, data, override) in enumerate(sources):
+        report_progress(at)
+        if at in lost:
+            results.append({"errors": [lost_row(name, lost[at])]})
+        elif isinstance(data, OSError):
+            results.append({"errors": [error_row(name, "unreadable",
+                                                 f"{name}: cannot read the file ({data.strerror or data})")]})
+        else:
+            results.append(extract_records(data, name, override))
+    report_progress(len(sources))
     try:
         chunk = Chunk.pack(results)
     except Exception:  # a value the contract rejects: convert document by document, so only its own fails
         chunk = Chunk.pack([_checked_tables(r, name) for r, (name, _, _) in zip(results, sources)])
     _freeze_worker_heap()
     return chunk
+
+
+def lost_row(name: str, exc: WorkerLost) -> dict:
+    """The `errors` row of a document whose worker died or was stopped on it."""
+    hint = {"timeout": " (the per-document time limit: --timeout)",
+            "resource_limit": " (the per-document memory limit: --memory-limit)"}.get(exc.kind, "")
+    return error_row(name, exc.kind, f"{name}: extraction {exc.message}{hint}; the file was skipped")
 
 
 def _freeze_worker_heap() -> None:
@@ -337,13 +364,14 @@ def _read(path: Path) -> bytes | OSError:
 
 
 def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
-         progress: bool | None, chunk_size: int | None, hashes: dict | None = None) -> Iterator[tuple[Tables, int]]:
+         show_progress: bool | None, chunk_size: int | None, hashes: dict | None = None,
+         limits: Limits | None = None) -> Iterator[tuple[Tables, int]]:
     """Per-document results for `paths` and the bytes each holds, in file order, with a
     progress bar on a terminal."""
     if chunk_size is None:  # large enough to amortise each task's overhead, small enough to keep workers busy
         chunk_size = max(1, min(16, len(paths) // (4 * (jobs or default_jobs()))))
     chunks = list(range(0, len(paths), chunk_size))
-    show = (sys.stderr.isatty() if progress is None else progress) and len(paths) > 1
+    show = (sys.stderr.isatty() if show_progress is None else show_progress) and len(paths) > 1
     bar = task = None
     if show:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -356,10 +384,11 @@ def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, sc
         # in file order, whatever order workers finish in: which of two identical files is the
         # duplicate, and which of two colliding doc_ids gets the suffix, must not vary by run
         for i, result in map_unordered(extract_chunk, _chunks(paths, overrides, chunk_size, hashes),
-                                       executor=executor, jobs=jobs, scheduler=scheduler, ordered=True):
+                                       executor=executor, jobs=jobs, scheduler=scheduler, ordered=True,
+                                       limits=limits, resume=True):
             names = [p.name for p in paths[chunks[i]:chunks[i] + chunk_size]]
-            if isinstance(result, BaseException):  # the worker itself died: every file of the chunk is reported
-                result = Chunk.pack([{"errors": [_internal_error(n, result, "worker")]} for n in names])
+            if isinstance(result, BaseException):  # the task failed as a whole: every file of the chunk is reported
+                result = Chunk.pack([{"errors": [_task_error(n, result)]} for n in names])
             yield from zip(result.unpack(), result.nbytes)
             if bar is not None:
                 bar.advance(task, len(names))
@@ -368,8 +397,18 @@ def _run(paths: list[Path], overrides: dict, executor: str, jobs: int | None, sc
             bar.stop()
 
 
+def _task_error(name: str, exc: BaseException) -> dict:
+    if isinstance(exc, WorkerLost):
+        return lost_row(name, exc)
+    if type(exc).__name__ == "KilledWorker":  # dask gave up on a task whose workers kept dying
+        return error_row(name, "worker_crashed", f"{name}: extraction failed: its dask worker died ({exc})")
+    return _internal_error(name, exc, "worker")
+
+
 def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bool | None = None,
-            executor: str = "local", jobs: int | None = 1, scheduler: str | None = None) -> dict[str, pd.DataFrame]:
+            executor: str = "local", jobs: int | None = 1, scheduler: str | None = None,
+            timeout: float | None = DEFAULT_LIMITS.seconds,
+            memory_mb: float | None = DEFAULT_LIMITS.memory_mb) -> dict[str, pd.DataFrame]:
     """Extract every document in `raw_dir` -> {table name: DataFrame} (the data contract), in memory.
 
     For interactive use on a district or two; a corpus goes through `extract_to`, which writes
@@ -378,7 +417,8 @@ def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bo
     paths = list_documents(raw_dir)
     overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
     dedup = Deduplicator()
-    results = [dedup.admit(r) for r, _ in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4)]
+    results = [dedup.admit(r) for r, _ in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4,
+                                               limits=Limits(timeout, memory_mb))]
     # the order `read_tables` gives back, whatever order the executor finished in
     results.sort(key=lambda r: (_first(r, "documents") or {}).get("doc_id") or _source_file(r))
     return as_frames(concat_tables(results))
@@ -391,7 +431,8 @@ def _source_file(result: Tables) -> str:
 def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | None = None, *,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
                full: bool = False, progress: bool | None = None, flush_mb: float = 32,
-               chunk_size: int | None = None) -> RunSummary:
+               chunk_size: int | None = None, timeout: float | None = DEFAULT_LIMITS.seconds,
+               memory_mb: float | None = DEFAULT_LIMITS.memory_mb) -> RunSummary:
     """Extract `raw_dir` into `out_dir` (hive-partitioned Parquet + fiscal.duckdb), incrementally.
 
     Only files that are new or whose content (sha256) changed since the last run into `out_dir`
@@ -401,6 +442,11 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     written as one fragment per partition at the end; nothing is visible in `out_dir` until then.
     Documents travel to the workers `chunk_size` at a time (by default up to 16, fewer when the
     corpus is small, so that every worker stays busy).
+
+    With worker processes (`jobs` > 1), each document may take `timeout` seconds and its worker
+    `memory_mb` MB of resident memory (None: no bound); a document that overruns, or whose worker
+    dies, becomes an `errors` row (`timeout`, `resource_limit`, `worker_crashed`) and the batch goes on.
+    `jobs=1` runs in this process: no limits there.
     """
     from .store import DatasetWriter, load_state, partition_dir, table_path
 
@@ -443,7 +489,8 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             held = 0
 
     try:
-        for raw, nbytes in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size, hashes=current):
+        for raw, nbytes in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size, hashes=current,
+                                limits=Limits(timeout, memory_mb)):
             result = dedup.admit(raw)
             name = _source_file(result)
             doc, error = _first(result, "documents"), _first(result, "errors")

@@ -278,3 +278,96 @@ def test_workers_exit_cleanly_after_freezing(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "5"
     assert "leaked" not in run.stderr
+
+
+# ---------------------------------------------------------------- a worker that dies or overruns
+
+
+def _without_errors(tables: dict) -> dict:
+    return {name: df for name, df in tables.items() if name != "errors"}
+
+
+def _pool_temp_dirs() -> list:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    return list(Path(tempfile.gettempdir()).glob(f"fiscal-nlp-pool-{os.getpid()}-*"))
+
+
+def test_a_dead_worker_costs_only_the_document_it_was_on(reference, raw, tmp_path, monkeypatch):
+    """Two documents kill their worker (SIGKILL, as the OOM killer does, and os._exit, as a crash
+    in native code does), each in a chunk with seeds: the pool replaces the worker, the two
+    become `worker_crashed` rows and every seed is extracted exactly as in one process."""
+    import faults
+    from fiscal_nlp import pipeline
+
+    monkeypatch.setattr(pipeline, "extract_chunk", faults.extract_chunk)
+    (raw / "000_kill-worker.txt").write_text("部门预算", encoding="utf-8")  # sorted among the seeds:
+    (raw / "003_exit-worker.txt").write_text("部门决算", encoding="utf-8")  # each shares a chunk with seeds
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=2, chunk_size=3, progress=False)
+    assert (run.extracted, run.errors) == (5, 2)
+    got = read_tables(out)
+    errors = got["errors"].set_index("source_file")
+    assert errors["kind"].to_dict() == {"000_kill-worker.txt": "worker_crashed", "003_exit-worker.txt": "worker_crashed"}
+    assert "killed by SIGKILL" in errors.loc["000_kill-worker.txt", "message"]
+    assert "exited with code 3" in errors.loc["003_exit-worker.txt", "message"]
+    assert_same_tables(_without_errors(got), _without_errors(reference))
+    assert not _pool_temp_dirs()
+
+
+def test_documents_over_the_time_or_memory_limit_cost_only_themselves(reference, raw, tmp_path, monkeypatch):
+    """A document that hangs and one that keeps 1 GB resident, each in a chunk with seeds: the
+    driver stops their workers at the limits and the seeds are extracted as in one process."""
+    import faults
+    from fiscal_nlp import pipeline
+
+    monkeypatch.setattr(pipeline, "extract_chunk", faults.extract_chunk)
+    (raw / "001_hang.txt").write_text("部门预算", encoding="utf-8")
+    (raw / "003_bloat.txt").write_text("部门决算", encoding="utf-8")
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=2, chunk_size=3, progress=False, timeout=8, memory_mb=900)
+    got = read_tables(out)
+    errors = got["errors"].set_index("source_file")
+    assert (run.extracted, run.errors) == (5, 2), errors["message"].to_dict()
+    assert errors["kind"].to_dict() == {"001_hang.txt": "timeout", "003_bloat.txt": "resource_limit"}
+    assert "longer than the 8 s limit" in errors.loc["001_hang.txt", "message"]
+    assert "900 MB memory limit" in errors.loc["003_bloat.txt", "message"]
+    assert_same_tables(_without_errors(got), _without_errors(reference))
+    assert not _pool_temp_dirs()
+
+
+def _decompression_bomb_pdf(inflated_mb: int) -> bytes:
+    """A one-page PDF whose content stream inflates to `inflated_mb` MB of zero bytes (~1 MB on disk)."""
+    import zlib
+
+    comp = zlib.compressobj(9)
+    zeros = bytes(1 << 20)
+    stream = b"".join([comp.compress(zeros) for _ in range(inflated_mb)] + [comp.flush()])
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    pdf, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(pdf)
+
+
+def test_a_decompression_bomb_pdf_becomes_an_error_row_within_the_limits(reference, raw, tmp_path):
+    """Its page content inflates to 1 GB: without limits its worker runs for minutes and grows past
+    gigabytes. Stopped at the limits, it costs only itself, and its temporary copy is removed."""
+    (raw / "002_bomb.pdf").write_bytes(_decompression_bomb_pdf(1024))
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=2, chunk_size=2, progress=False, timeout=15, memory_mb=1500)
+    got = read_tables(out)
+    assert (run.extracted, run.errors) == (5, 1), got["errors"]["message"].tolist()
+    [(name, kind)] = got["errors"][["source_file", "kind"]].itertuples(index=False)
+    assert name == "002_bomb.pdf" and kind in ("timeout", "resource_limit")
+    assert_same_tables(_without_errors(got), _without_errors(reference))
+    assert not _pool_temp_dirs()
