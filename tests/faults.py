@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+import zlib
 
 
 def _kill(data, name, override=None):
@@ -47,3 +48,27 @@ def extract_chunk(sources, lost=None):
 
     pipeline.extract_records = faulty  # in this worker process only
     return pipeline.extract_chunk(sources, lost)
+
+
+def decompression_bomb_pdf(inflated_mb: int) -> bytes:
+    """A one-page PDF whose content stream inflates to `inflated_mb` MB of zero bytes (~1 MB on disk)."""
+    comp = zlib.compressobj(9)
+    zeros = bytes(1 << 20)
+    stream = b"".join([comp.compress(zeros) for _ in range(inflated_mb)] + [comp.flush()])
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    pdf, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(pdf)
+
+
+def sleep_then_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()

@@ -338,31 +338,12 @@ def test_documents_over_the_time_or_memory_limit_cost_only_themselves(reference,
     assert not _pool_temp_dirs()
 
 
-def _decompression_bomb_pdf(inflated_mb: int) -> bytes:
-    """A one-page PDF whose content stream inflates to `inflated_mb` MB of zero bytes (~1 MB on disk)."""
-    import zlib
-
-    comp = zlib.compressobj(9)
-    zeros = bytes(1 << 20)
-    stream = b"".join([comp.compress(zeros) for _ in range(inflated_mb)] + [comp.flush()])
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
-    pdf, offsets = bytearray(b"%PDF-1.4\n"), []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(pdf))
-        pdf += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(pdf)
-    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(pdf)
-
-
 def test_a_decompression_bomb_pdf_becomes_an_error_row_within_the_limits(reference, raw, tmp_path):
     """Its page content inflates to 1 GB: without limits its worker runs for minutes and grows past
     gigabytes. Stopped at the limits, it costs only itself, and its temporary copy is removed."""
-    (raw / "002_bomb.pdf").write_bytes(_decompression_bomb_pdf(1024))
+    import faults
+
+    (raw / "002_bomb.pdf").write_bytes(faults.decompression_bomb_pdf(1024))
     out = tmp_path / "out"
     run = extract_to(raw, out, jobs=2, chunk_size=2, progress=False, timeout=15, memory_mb=1500)
     got = read_tables(out)
