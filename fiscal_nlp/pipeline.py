@@ -16,6 +16,7 @@ import csv
 import gc
 import hashlib
 import multiprocessing
+import re
 import sys
 import time
 import traceback
@@ -134,7 +135,8 @@ def document_records(doc) -> Records:
     rows, table_checks = line_item_records(doc)
     line_items = records_to_arrow("line_items", rows)  # the stages below read it as Arrow: no pandas round trip
     narrative = narrative_records(doc, line_items)
-    checks = table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc)
+    checks = (table_checks + audit_records(doc, line_items) + narrative.pop("checks") + ocr_checks(doc)
+              + implausible_amount_checks(doc))
     meta = doc.meta
     documents = [{
         "doc_id": meta.doc_id, "source_file": doc.source_file, "sha256": doc.sha256, "district": meta.district,
@@ -147,6 +149,27 @@ def document_records(doc) -> Records:
 def parse_document(doc) -> dict[str, pd.DataFrame]:
     """`document_tables` as DataFrames."""
     return as_frames(document_tables(doc))
+
+
+# More integer digits than an amount can have (tables.tokens reads at most 15): digit runs a PDF glued together.
+_LONG_NUMBER = re.compile(r"\d(?:,?\d){15,}")
+
+
+def implausible_amount_checks(doc) -> list[dict]:
+    """A warning per number too long to be an amount: the tables do not read it as one (its row is
+    then flagged by the identities); a statement's figure is still read, and this says it is suspect."""
+    text = "\n".join(line.text for line in doc.lines)
+    out = []
+    for m in _LONG_NUMBER.finditer(text):
+        line = doc.lines[text.count("\n", 0, m.start())]
+        digits = sum(c.isdigit() for c in m.group())
+        shown = m.group() if len(m.group()) <= 24 else m.group()[:20] + "…"
+        out.append({"doc_id": doc.meta.doc_id, "check": "implausible_amount", "passed": False, "severity": "warning",
+                    "source_line": line.number,
+                    "detail": f"{doc.source_file} line {line.number}: a number of {digits} digits ({shown}) is no "
+                              f"plausible amount (digit runs glued together?); the tables do not read it as one, "
+                              f"and a statement's figures read from it are suspect"})
+    return out[:100]  # a file of nothing else must not become a million rows
 
 
 def ocr_checks(doc) -> list[dict]:

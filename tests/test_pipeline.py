@@ -352,3 +352,31 @@ def test_a_decompression_bomb_pdf_becomes_an_error_row_within_the_limits(referen
     assert name == "002_bomb.pdf" and kind in ("timeout", "resource_limit")
     assert_same_tables(_without_errors(got), _without_errors(reference))
     assert not _pool_temp_dirs()
+
+
+# ---------------------------------------------------------------- amounts of absurd length
+
+
+def test_an_absurd_digit_run_is_a_warning_not_the_loss_of_the_document():
+    """Digit runs a PDF glued together (27 to 60 digits) in a table cell and in two statements of
+    seed 000: the document is still extracted; the cell is not read as an amount, and each line
+    gets an `implausible_amount` warning."""
+    from fiscal_nlp.pipeline import extract_bytes
+
+    text = seed_path("000").read_text(encoding="utf-8")
+    glued = "123456789012345678901234567"  # 27 digits
+    for printed, absurd in [("2010350\t事业运行\t335.75\t335.75", f"2010350\t事业运行\t{glued}\t335.75"),  # line 157
+                            ("收、支总计均为 2785.73 万元", f"收、支总计均为 {glued * 2}.73 万元"),           # line 335
+                            ("年初预算为2272.01万元", f"年初预算为{glued}.01万元")]:                       # line 381
+        assert printed in text
+        text = text.replace(printed, absurd)
+    tables = extract_bytes(text.encode("utf-8"), "000_glued.txt")
+    assert "errors" not in tables or tables["errors"].empty
+    warnings = tables["checks"].query("check == 'implausible_amount'")
+    assert sorted(warnings["source_line"]) == [157, 335, 381]
+    assert set(warnings["severity"]) == {"warning"}
+    items = tables["line_items"]
+    # line 157 keeps its 基本支出 (335.75); the glued 本年支出合计 is no amount, so no row holds it
+    assert items.query("source_line == 157")["amount"].tolist() == [335.75]
+    assert items["amount"].max() < 1e15
+    assert len(items) == 165 - 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_HALF_UP, Context, Decimal, localcontext
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -63,6 +63,9 @@ _NAME_SIMILARITY = 0.85
 
 
 # ---------------------------------------------------------------- primitives
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)  # sums and differences of printed amounts are exact
+
+
 def half_unit(printed: Decimal) -> Decimal:
     """Half a unit of the last printed digit: 2272.01 -> 0.005, 240 -> 0.5."""
     return Decimal(1).scaleb(printed.as_tuple().exponent) / 2
@@ -70,7 +73,8 @@ def half_unit(printed: Decimal) -> Decimal:
 
 def compare_amounts(expected: Decimal, found: Decimal) -> tuple[bool, str | None]:
     """(passed, severity) for two amounts in 万元, compared in cents."""
-    gap = abs(expected.quantize(CENT, ROUND_HALF_UP) - found.quantize(CENT, ROUND_HALF_UP))
+    with localcontext(_EXACT):  # quantize raises beyond the context's digits (a 30-digit run glued by a PDF)
+        gap = abs(expected.quantize(CENT, ROUND_HALF_UP) - found.quantize(CENT, ROUND_HALF_UP))
     if gap == 0:
         return True, None
     return False, "rounding" if gap <= TOLERANCE else "error"
