@@ -17,6 +17,7 @@ import gc
 import hashlib
 import multiprocessing
 import re
+import stat
 import sys
 import time
 import traceback
@@ -56,6 +57,30 @@ def list_documents(raw_dir: str | Path) -> list[Path]:
     if not root.is_dir():
         raise FileNotFoundError(f"{raw_dir}: not a directory")
     return sorted(p for p in root.iterdir() if p.is_file() and p.name not in _IGNORED and not p.name.startswith("."))
+
+
+def skipped_entries(raw_dir: str | Path) -> dict[str, tuple[str, str]]:
+    """Entries of `raw_dir` that are not read, and why: name -> (errors kind, message). Never opened
+    (a FIFO would block the run): hidden files (`hidden_file`), FIFOs, sockets and devices
+    (`not_a_file`), broken symlinks and symlink loops (`unreadable`). Folders are not listed (the
+    corpus is one flat folder)."""
+    out = {}
+    for p in sorted(Path(raw_dir).iterdir()):
+        if p.name in _IGNORED:
+            continue
+        try:
+            mode = p.stat().st_mode
+        except OSError as exc:  # ELOOP, a dangling link
+            out[p.name] = ("unreadable", f"{p.name}: cannot read the file ({exc.strerror or exc})")
+            continue
+        if stat.S_ISDIR(mode):
+            continue
+        if not stat.S_ISREG(mode):
+            what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+            out[p.name] = ("not_a_file", f"{p.name}: {what}, not a regular file; not read")
+        elif p.name.startswith("."):
+            out[p.name] = ("hidden_file", f"{p.name}: a hidden file (its name starts with “.”); not read")
+    return out
 
 
 def error_row(source_file: str, kind: str, message: str) -> dict:
@@ -482,6 +507,7 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
 
     start = time.perf_counter()
     paths = list_documents(raw_dir)
+    skipped = skipped_entries(raw_dir)
     overrides = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
     fingerprint = extractor_fingerprint(overrides)
     writer = DatasetWriter(out_dir)
@@ -494,12 +520,14 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     # what changed needs every hash first; a full run takes them from the bytes it reads anyway
     current = {p.name: _sha256(p) for p in paths} if previous else {}
     unchanged = {n for n, sha in current.items() if sha is not None and previous.get(n, {}).get("sha256") == sha}
+    unchanged |= {n for n, (kind, _) in skipped.items() if previous.get(n, {}).get("skipped") == kind}
     stale = set(previous) - unchanged
     # a duplicate whose original changed or went away must be read again
     unchanged -= {n for n in unchanged if previous[n].get("duplicate_of") in stale}
     stale = set(previous) - unchanged
     todo = [p for p in paths if p.name not in unchanged]
-    summary = RunSummary(files=len(paths), unchanged=len(unchanged), removed=len(stale - set(current)))
+    summary = RunSummary(files=len(paths) + len(skipped), unchanged=len(unchanged),
+                         removed=len(stale - set(current) - set(skipped)))
     if state and not todo and not stale:
         writer.abort()
         summary.up_to_date, summary.seconds = True, time.perf_counter() - start
@@ -519,9 +547,14 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             held = 0
 
     try:
+        for name, (kind, message) in skipped.items():
+            if name not in unchanged:
+                files[name] = {"sha256": None, "doc_id": None, "skipped": kind}
+                buffer.append(_errors(name, kind, message))
+                summary.errors += 1
         for raw, nbytes in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size, hashes=current,
                                 limits=Limits(timeout, memory_mb)):
-            result = dedup.admit(raw)
+            result = dedup.admit(_partition_fits(raw))
             name = _source_file(result)
             doc, error = _first(result, "documents"), _first(result, "errors")
             entry = {"sha256": current.get(name), "doc_id": None}
@@ -550,6 +583,27 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     summary.rows = writer.rows_written
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+_MAX_SEGMENT_BYTES = 250  # a folder name (NAME_MAX is 255 bytes on Linux and macOS)
+
+
+def _partition_fits(result: Tables) -> Tables:
+    """A document whose district (say, from a catalog row) is too long for its partition's folder
+    name becomes an `errors` row, instead of failing the run when the partition is written."""
+    from .store import partition_dir
+
+    doc = _first(result, "documents")
+    if doc is None:
+        return result
+    segments = partition_dir(doc["fiscal_year"], doc["district"]).split("/")
+    longest = max(len(seg.encode("utf-8")) for seg in segments)
+    if longest <= _MAX_SEGMENT_BYTES:
+        return result
+    name, district = doc["source_file"], str(doc["district"])
+    return _errors(name, "district_too_long",
+                   f"{name}: the district “{district[:30]}…” ({len(district.encode('utf-8'))} bytes) is too long "
+                   f"for a folder name (at most {_MAX_SEGMENT_BYTES} bytes); check catalog.csv")
 
 
 def _sha256(path: Path) -> str | None:

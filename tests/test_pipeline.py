@@ -380,3 +380,40 @@ def test_an_absurd_digit_run_is_a_warning_not_the_loss_of_the_document():
     assert items.query("source_line == 157")["amount"].tolist() == [335.75]
     assert items["amount"].max() < 1e15
     assert len(items) == 165 - 1
+
+
+# ---------------------------------------------------------------- entries that are not documents
+
+
+def test_fifos_symlink_loops_and_hidden_files_each_get_an_errors_row(raw, tmp_path):
+    """None of them is opened (a FIFO would block the run); each is named in `errors` with why,
+    the seeds are extracted, and an unchanged folder is then up to date."""
+    import os
+
+    os.mkfifo(raw / "pipe.txt")
+    (raw / "loop.txt").symlink_to("loop.txt")
+    (raw / "dangling.txt").symlink_to("nowhere.txt")
+    (raw / ".hidden.txt").write_bytes(seed_path("000").read_bytes())
+    (raw / "subfolder").mkdir()
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=1, progress=False)
+    assert (run.extracted, run.errors) == (5, 4)
+    errors = read_tables(out)["errors"].set_index("source_file")
+    assert errors["kind"].to_dict() == {".hidden.txt": "hidden_file", "dangling.txt": "unreadable",
+                                        "loop.txt": "unreadable", "pipe.txt": "not_a_file"}
+    assert "FIFO" in errors.loc["pipe.txt", "message"]
+    assert "symbolic links" in errors.loc["loop.txt", "message"]
+    assert extract_to(raw, out, jobs=1, progress=False).up_to_date
+    (raw / ".hidden.txt").unlink()
+    run = extract_to(raw, out, jobs=1, progress=False)
+    assert run.removed == 1 and ".hidden.txt" not in set(read_tables(out)["errors"]["source_file"])
+
+
+def test_a_district_too_long_for_a_folder_name_costs_only_its_document(raw, tmp_path):
+    f000 = seed_path("000").name
+    (raw / "catalog.csv").write_text(f"source_file,district\n{f000},{'很长的区' * 30}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=1, progress=False)
+    assert (run.extracted, run.errors) == (4, 1)
+    [(name, kind)] = read_tables(out)["errors"][["source_file", "kind"]].itertuples(index=False)
+    assert (name, kind) == (f000, "district_too_long")
