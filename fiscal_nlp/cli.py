@@ -75,9 +75,13 @@ def _add_executor_options(p: argparse.ArgumentParser, what: str) -> None:
 def cmd_build(args) -> int:
     from .reports import build_reports
 
-    return build_reports(raw_dir=args.raw, processed_dir=args.processed, reports_dir=args.reports,
-                         district=args.district, year=args.year, jobs=args.jobs, with_code=args.with_code,
-                         executor=args.executor, scheduler=args.scheduler)
+    try:
+        return build_reports(raw_dir=args.raw, processed_dir=args.processed, reports_dir=args.reports,
+                             district=args.district, year=args.year, jobs=args.jobs, with_code=args.with_code,
+                             executor=args.executor, scheduler=args.scheduler)
+    except RuntimeError as exc:  # e.g. an extraction is writing into --processed right now (its lock)
+        console.print(f"[red]error:[/] {exc}")
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:

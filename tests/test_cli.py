@@ -127,3 +127,16 @@ def test_sigterm_stops_the_run_cleanly(tmp_path):
         driver.wait()
     assert [p.name for p in out.iterdir() if p.name != ".lock"] == []  # nothing was committed, nothing left
     assert not list(Path(tempfile.gettempdir()).glob(f"fiscal-nlp-pool-{driver.pid}-*"))
+
+
+def test_build_while_an_extraction_writes_is_a_clear_error(tmp_path, capsys):
+    from fiscal_nlp.store import DatasetWriter
+
+    writer = DatasetWriter(tmp_path / "processed")  # holds the lock, as a running extract does
+    try:
+        code = main(["build", "--raw", str(RAW), "--processed", str(tmp_path / "processed"),
+                     "--reports", str(tmp_path / "reports"), "--jobs", "1"])
+    finally:
+        writer.abort()
+    assert code == 2
+    assert "another fiscal-nlp run is writing there" in capsys.readouterr().err.replace("\n", "")
