@@ -62,3 +62,39 @@ def test_the_seed_statements_are_read_as_without_the_noise(extracted, name):
         noisy = rows[rows["doc_id"] == docs[f"000_{name}.txt"]][columns]
         noisy = noisy[noisy["source_line"] <= plain["source_line"].max()].reset_index(drop=True)
         assert len(plain) and plain.equals(noisy), table
+
+
+# ---------------------------------------------------------------- encodings and PDF trailers
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_text_is_read_like_utf8(encoding):
+    """Windows' “Unicode” export (with or without a byte-order mark) is text, not binary."""
+    from fiscal_nlp.pipeline import extract_bytes
+
+    text = seed_path("000").read_text(encoding="utf-8")
+    tables = extract_bytes(text.encode(encoding), "000_utf16.txt")
+    assert "errors" not in tables or tables["errors"].empty
+    assert len(tables["line_items"]) == 165  # as from the UTF-8 seed (cells read by hand)
+
+
+def test_big5_is_decoded_as_big5_not_as_gb18030_mojibake():
+    from fiscal_nlp.ingest.text import decode_text
+
+    text = "部門決算\n一、收入支出決算總表\n單位：萬元\n本年收入合計為1,200.00萬元，本年支出合計為1,150.00萬元。\n" * 5
+    assert decode_text(text.encode("big5"), "big5.txt") == text
+
+
+def test_bytes_after_the_end_marker_do_not_make_a_pdf_truncated(tmp_path):
+    """A server's trailer after %%EOF: readers ignore it, and so do we (seed 000 rendered as a PDF)."""
+    import pdf_factory
+    from fiscal_nlp.pipeline import extract_bytes
+
+    pdf = pdf_factory.render_pdf(seed_path("000").read_text("utf-8"), tmp_path / "000.pdf").read_bytes()
+    plain = extract_bytes(pdf, "000.pdf")
+    padded = extract_bytes(pdf + b"\r\n<!-- served by a proxy -->\r\n" + b" " * 4096, "000.pdf")
+    assert "errors" not in padded or padded["errors"].empty
+    plain["documents"], padded["documents"] = (t["documents"].drop(columns="sha256") for t in (plain, padded))
+    assert [name for name in plain if not plain[name].equals(padded[name])] == []  # all but the bytes' hash
+    cut = extract_bytes(pdf[: len(pdf) // 2], "cut.pdf")  # and a PDF cut short is still `pdf_corrupt`
+    assert list(cut["errors"]["kind"]) == ["pdf_corrupt"]
