@@ -304,6 +304,10 @@ class DatasetWriter:
     def abort(self) -> None:
         if self.staging.name.startswith(_STAGING):  # not yet switched to
             shutil.rmtree(self.staging, ignore_errors=True)
+            try:
+                self.staging.parent.rmdir()  # `.versions`, when this run was the first into `out`
+            except OSError:
+                pass
         self._lock.close()
 
 
