@@ -325,12 +325,19 @@ class Deduplicator:
 
     A document whose bytes were already extracted becomes a `duplicate` error; two documents
     that identify alike (same district, department, year, kind) both stay, the later one's
-    doc_id suffixed with its hash so every row remains attributable.
+    doc_id suffixed with its hash so every row remains attributable, and an `identity_collision`
+    warning in `checks` names the other. `doc_ids` (doc_id -> source_file) are those already
+    taken (by unchanged files of an incremental run); `collided` lists the (later, earlier)
+    source files of each collision, `with_taken` whether a document in `doc_ids` holds a bare doc_id
+    that a fresh run would give to a newcomer (one that sorts before it).
     """
 
-    def __init__(self, seen: dict[str, str] | None = None, doc_ids: set[str] | None = None):
+    def __init__(self, seen: dict[str, str] | None = None, doc_ids: dict[str, str] | None = None):
         self.seen = dict(seen or {})  # sha256 -> source_file
-        self.doc_ids = set(doc_ids or ())
+        self.doc_ids = dict(doc_ids or {})  # doc_id -> source_file
+        self.taken = set(self.doc_ids)
+        self.collided: list[tuple[str, str]] = []
+        self.with_taken = False
 
     def admit(self, result: Tables) -> Tables:
         row = _first(result, "documents")
@@ -343,9 +350,19 @@ class Deduplicator:
         self.seen[row["sha256"]] = row["source_file"]
         doc_id = row["doc_id"]
         if doc_id in self.doc_ids:
+            other = self.doc_ids[doc_id]
+            self.collided.append((row["source_file"], other))
+            # a fresh run gives the bare doc_id to the first file in name order: here the taken one had it
+            self.with_taken = self.with_taken or (doc_id in self.taken and row["source_file"] < other)
             doc_id = f"{doc_id}-{row['sha256'][:6]}"
             result = {name: _with_doc_id(tbl, doc_id) for name, tbl in result.items()}
-        self.doc_ids.add(doc_id)
+            warning = records_to_arrow("checks", [{
+                "doc_id": doc_id, "check": "identity_collision", "passed": False, "severity": "warning",
+                "detail": f"{row['source_file']}: identified as {row['doc_id']}, like {other} (same district, "
+                          f"department, year and kind); its doc_id gets its content hash: {doc_id}"}])
+            checks = result.get("checks")
+            result["checks"] = warning if checks is None or not checks.num_rows else pa.concat_tables([checks, warning])
+        self.doc_ids[doc_id] = row["source_file"]
         return result
 
 
@@ -533,9 +550,14 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
         summary.up_to_date, summary.seconds = True, time.perf_counter() - start
         return summary
 
-    files = {n: previous[n] for n in unchanged}
+    if any(previous[n].get("collides") for n in stale):  # a colliding twin may have to take the bare doc_id
+        writer.abort()
+        return extract_to(raw_dir, out_dir, catalog, executor=executor, jobs=jobs, scheduler=scheduler, full=True,
+                          progress=progress, flush_mb=flush_mb, chunk_size=chunk_size, timeout=timeout,
+                          memory_mb=memory_mb)
+    files = {n: dict(previous[n]) for n in unchanged}
     dedup = Deduplicator(seen={f["sha256"]: n for n, f in files.items() if f.get("doc_id")},
-                         doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")})
+                         doc_ids={f["doc_id"]: n for n, f in files.items() if f.get("doc_id")})
     buffer: list[Tables] = []
     held = 0  # bytes of Arrow data in `buffer`
 
@@ -572,6 +594,15 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             if held >= flush_mb * 2**20:
                 flush()
         flush()
+        if dedup.with_taken:  # a newcomer sorts before the unchanged twin holding the bare doc_id: name them afresh
+            writer.abort()
+            return extract_to(raw_dir, out_dir, catalog, executor=executor, jobs=jobs, scheduler=scheduler, full=True,
+                              progress=progress, flush_mb=flush_mb, chunk_size=chunk_size, timeout=timeout,
+                              memory_mb=memory_mb)
+        for later, earlier in dedup.collided:  # so that removing or changing either re-extracts both
+            for name in (later, earlier):
+                if name in files:
+                    files[name]["collides"] = True
         if state:
             writer.carry_over(partitions={previous[n]["partition"] for n in stale if previous[n].get("partition")},
                               doc_ids={previous[n]["doc_id"] for n in stale if previous[n].get("doc_id")},

@@ -417,3 +417,41 @@ def test_a_district_too_long_for_a_folder_name_costs_only_its_document(raw, tmp_
     assert (run.extracted, run.errors) == (4, 1)
     [(name, kind)] = read_tables(out)["errors"][["source_file", "kind"]].itertuples(index=False)
     assert (name, kind) == (f000, "district_too_long")
+
+
+# ---------------------------------------------------------------- two documents of one identity
+
+
+def test_documents_of_one_identity_get_doc_ids_by_content_not_by_run_history(raw, tmp_path):
+    """A second copy of seed 000 with one line more (same district, department, year and kind): the
+    later file in name order gets its hash in its doc_id and an `identity_collision` warning, and
+    an incremental run names both exactly as a fresh run would, whichever came first or went."""
+    def fresh(folder):
+        out = tmp_path / f"fresh-{len(list(tmp_path.iterdir()))}"
+        extract_to(folder, out, jobs=1, progress=False)
+        return read_tables(out)
+
+    first = seed_path("000").name
+    variant = raw / "zz_000_variant.txt"
+    variant.write_bytes(seed_path("000").read_bytes() + "\n附：本文件另存一份。\n".encode("utf-8"))
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    (raw / first).rename(aside / first)
+    out = tmp_path / "out"
+    extract_to(raw, out, jobs=1, progress=False)  # only the variant: it has the bare doc_id
+    assert HY21 in set(read_tables(out)["documents"]["doc_id"])
+
+    (aside / first).rename(raw / first)  # the original comes (back), sorting first
+    extract_to(raw, out, jobs=1, progress=False)
+    now = read_tables(out)
+    assert_same_tables(now, fresh(raw))
+    docs = now["documents"].set_index("source_file")["doc_id"]
+    assert docs[first] == HY21 and docs[variant.name].startswith(HY21 + "-") and docs[variant.name] != HY21
+    [detail] = now["checks"].query("check == 'identity_collision'")["detail"]
+    assert variant.name in detail and first in detail
+
+    (raw / first).unlink()  # and goes again: the variant takes the bare doc_id back
+    extract_to(raw, out, jobs=1, progress=False)
+    now = read_tables(out)
+    assert_same_tables(now, fresh(raw))
+    assert now["documents"].set_index("source_file")["doc_id"][variant.name] == HY21

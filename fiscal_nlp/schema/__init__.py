@@ -147,7 +147,7 @@ CHECK_IDS = (
     "row_sum", "hierarchy_sum", "column_total", "cross_table_total", "narrative_vs_table",
     "stated_rate", "stated_share", "stated_change", "table_presence", "table_parse",
     "unparsed_statement", "project_consistency", "project_name_missing", "unit_slip",
-    "ocr_needed", "implausible_amount",
+    "ocr_needed", "implausible_amount", "identity_collision",
 )
 SEVERITIES = ("error", "rounding", "warning", "info")
 # Gap (万元) up to which a failed identity is classed as a unit-conversion artefact.
