@@ -214,8 +214,8 @@ class _Pool:
         """Workers with room for another task, least loaded first, each offered up to `_PREFETCH` times."""
         for _ in range(_PREFETCH):
             for worker in sorted(self.workers, key=lambda w: len(w.assigned)):
-                if len(worker.assigned) < _PREFETCH:
-                    yield worker
+                if len(worker.assigned) < _PREFETCH and worker.stopped_for is None and worker.proc.exitcode is None:
+                    yield worker  # (a dying worker gets nothing: it is replaced once its end is seen)
 
     def orphans(self) -> list[tuple]:
         out, self.requeue = self.requeue, []
