@@ -47,7 +47,8 @@ def cmd_extract(args) -> int:
         return 2
     try:
         run = extract_to(raw, out, catalog=args.catalog, executor=args.executor, jobs=args.jobs,
-                         scheduler=args.scheduler, full=args.full, progress=None if not args.quiet else False)
+                         scheduler=args.scheduler, full=args.full, progress=None if not args.quiet else False,
+                         timeout=args.timeout or None, memory_mb=args.memory_limit or None)
     except (OSError, RuntimeError) as exc:  # e.g. no dask scheduler at that address
         console.print(f"[red]error:[/] {exc}")
         return 2
@@ -74,9 +75,13 @@ def _add_executor_options(p: argparse.ArgumentParser, what: str) -> None:
 def cmd_build(args) -> int:
     from .reports import build_reports
 
-    return build_reports(raw_dir=args.raw, processed_dir=args.processed, reports_dir=args.reports,
-                         district=args.district, year=args.year, jobs=args.jobs, with_code=args.with_code,
-                         executor=args.executor, scheduler=args.scheduler)
+    try:
+        return build_reports(raw_dir=args.raw, processed_dir=args.processed, reports_dir=args.reports,
+                             district=args.district, year=args.year, jobs=args.jobs, with_code=args.with_code,
+                             executor=args.executor, scheduler=args.scheduler)
+    except RuntimeError as exc:  # e.g. an extraction is writing into --processed right now (its lock)
+        console.print(f"[red]error:[/] {exc}")
+        return 2
 
 
 def cmd_export(args) -> int:
@@ -110,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--full", action="store_true",
                    help="re-extract every file (default: only files whose content changed since the last run)")
     _add_executor_options(e, "documents are extracted")
+    from .executors import DEFAULT_LIMITS
+
+    e.add_argument("--timeout", type=float, default=DEFAULT_LIMITS.seconds, metavar="SECONDS",
+                   help=f"per-document time limit on worker processes; a document over it becomes an `errors` row "
+                        f"(kind timeout) (default: {DEFAULT_LIMITS.seconds:g}; 0: none)")
+    e.add_argument("--memory-limit", type=float, default=DEFAULT_LIMITS.memory_mb, metavar="MB",
+                   help=f"per-document memory limit (a worker's resident MB); over it: an `errors` row "
+                        f"(kind resource_limit) (default: {DEFAULT_LIMITS.memory_mb:g}; 0: none)")
     e.set_defaults(func=cmd_extract)
 
     b = sub.add_parser("build", help="extract if needed, then run every report notebook and render HTML",
@@ -138,8 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt  # SIGTERM (timeout, systemd, a batch scheduler): clean up as for Ctrl-C
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return args.func(args)
     except KeyboardInterrupt:

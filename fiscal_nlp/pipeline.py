@@ -16,6 +16,8 @@ import csv
 import gc
 import hashlib
 import multiprocessing
+import re
+import stat
 import sys
 import time
 import os
@@ -27,7 +29,8 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 import pyarrow as pa
 
-from .executors import default_jobs, map_unordered
+from .executors import DEFAULT_LIMITS, Limits, WorkerLost, default_jobs, map_unordered
+from .executors import progress as report_progress
 from .ingest import SUPPORTED_SUFFIXES, IngestError, identify, read_bytes
 from .ingest.checks import reader_checks
 from .ingest.identify import department_hash, department_key
@@ -55,18 +58,50 @@ def load_catalog(path: str | Path | None) -> dict[str, dict]:
         return {row["source_file"]: row for row in csv.DictReader(fh) if row.get("source_file")}
 
 
-def list_documents(raw_dir: str | Path) -> list[Path]:
-    """Every file under `raw_dir` the toolkit should look at, subfolders included (a downloaded tree with a
-    folder per family), in the order of their paths relative to `raw_dir`. README/catalog files, hidden
-    files and folders, and an extraction output folder inside the tree (it holds `_extraction.json`) are left out."""
+def _entries(raw_dir: str | Path) -> list[tuple[str, Path, int | OSError]]:
+    """(name relative to `raw_dir`, path, stat mode or why it cannot be stat'ed) of every entry under
+    `raw_dir` that is not a folder, in name order; never opened (a FIFO would block). README/catalog
+    files, hidden folders and an extraction output folder inside the tree (it holds `_extraction.json`)
+    are left out."""
     root = Path(raw_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{raw_dir}: not a directory")
-    found = []
+    out = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith(".") and not (Path(folder) / d / _STATE_FILE).exists()]
-        found += [Path(folder) / f for f in files if f not in _IGNORED and not f.startswith(".")]
-    return sorted(found, key=lambda p: source_name(root, p))
+        for f in files:
+            if f in _IGNORED:
+                continue
+            path = Path(folder) / f
+            try:
+                mode: int | OSError = path.stat().st_mode
+            except OSError as exc:  # ELOOP, a dangling link
+                mode = exc
+            out.append((source_name(root, path), path, mode))
+    return sorted(out, key=lambda e: e[0])
+
+
+def list_documents(raw_dir: str | Path) -> list[Path]:
+    """Every regular, visible file under `raw_dir`, subfolders included (a downloaded tree with a folder
+    per family), in the order of their paths relative to `raw_dir` (see `_entries`)."""
+    return [path for name, path, mode in _entries(raw_dir)
+            if isinstance(mode, int) and stat.S_ISREG(mode) and not path.name.startswith(".")]
+
+
+def skipped_entries(raw_dir: str | Path) -> dict[str, tuple[str, str]]:
+    """Entries under `raw_dir` that are not read, and why: name -> (errors kind, message): hidden files
+    (`hidden_file`), FIFOs, sockets and devices (`not_a_file`), broken symlinks and symlink loops
+    (`unreadable`)."""
+    out = {}
+    for name, path, mode in _entries(raw_dir):
+        if isinstance(mode, OSError):
+            out[name] = ("unreadable", f"{name}: cannot read the file ({mode.strerror or mode})")
+        elif not stat.S_ISREG(mode):
+            what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+            out[name] = ("not_a_file", f"{name}: {what}, not a regular file; not read")
+        elif path.name.startswith("."):
+            out[name] = ("hidden_file", f"{name}: a hidden file (its name starts with “.”); not read")
+    return out
 
 
 def source_name(raw_dir: str | Path, path: Path) -> str:
@@ -127,6 +162,8 @@ def extract_records(data: bytes, name: str, override: dict | None = None) -> Rec
         return document_records(doc)
     except IngestError as exc:
         return {"errors": [error_row(name, exc.kind, exc.message)]}
+    except MemoryError:  # an allocation refused (a ulimit, or one absurd size): this document only
+        return {"errors": [error_row(name, "resource_limit", f"{name}: extraction ran out of memory; skipped")]}
     except Exception as exc:  # a parser bug must not cost the rest of the batch
         return {"errors": [_internal_error(name, exc)]}
 
@@ -245,17 +282,41 @@ class Chunk:
         return out
 
 
-def extract_chunk(sources: list[Source]) -> Chunk:
-    """The unit of work the executors map: a few documents, read by the driver (no shared disk needed)."""
-    results = [{"errors": [error_row(name, "unreadable", f"{name}: cannot read the file ({data.strerror or data})")]}
-               if isinstance(data, OSError) else extract_records(data, name, override)
-               for name, data, override in sources]
+def extract_chunk(sources: list[Source], lost: dict[int, WorkerLost] | None = None) -> Chunk:
+    """The unit of work the executors map: a few documents, read by the driver (no shared disk needed).
+
+    Each document is announced (`executors.progress`), so a worker that dies or overruns its limits
+    on one is attributed to that document; the chunk is then run again with it in `lost`, and only
+    it becomes an `errors` row (`worker_crashed`, `timeout`, `resource_limit`).
+    """
+    lost = lost or {}
+    if any(at >= len(sources) for at in lost):  # lost after its documents, while packing: all of them
+        exc = next(exc for at, exc in lost.items() if at >= len(sources))
+        return Chunk.pack([{"errors": [lost_row(name, exc)]} for name, _, _ in sources])
+    results = []
+    for at, (name, data, override) in enumerate(sources):
+        report_progress(at)
+        if at in lost:
+            results.append({"errors": [lost_row(name, lost[at])]})
+        elif isinstance(data, OSError):
+            results.append({"errors": [error_row(name, "unreadable",
+                                                 f"{name}: cannot read the file ({data.strerror or data})")]})
+        else:
+            results.append(extract_records(data, name, override))
+    report_progress(len(sources))
     try:
         chunk = Chunk.pack(results)
     except Exception:  # a value the contract rejects: convert document by document, so only its own fails
         chunk = Chunk.pack([_checked_tables(r, name) for r, (name, _, _) in zip(results, sources)])
     _freeze_worker_heap()
     return chunk
+
+
+def lost_row(name: str, exc: WorkerLost) -> dict:
+    """The `errors` row of a document whose worker died or was stopped on it."""
+    hint = {"timeout": " (the per-document time limit: --timeout)",
+            "resource_limit": " (the per-document memory limit: --memory-limit)"}.get(exc.kind, "")
+    return error_row(name, exc.kind, f"{name}: extraction {exc.message}{hint}; the file was skipped")
 
 
 def _freeze_worker_heap() -> None:
@@ -276,16 +337,24 @@ class Deduplicator:
     """Corpus-wide bookkeeping as per-document results arrive, in any order.
 
     A document whose bytes were already extracted becomes a `duplicate` error; two documents
-    whose ids collide both stay, the later one's doc_id suffixed so every row remains attributable:
+    that identify alike both stay, the later one's doc_id suffixed so every row remains attributable:
     with a short hash of its department's full name when the departments differ (统计局 and 体教局
-    share the initials tjj), else with its content hash (two versions of one disclosure).
+    share the initials tjj), else with its content hash and an `identity_collision` warning in `checks`
+    naming the other (two versions of one disclosure: same district, department, year, kind).
+    `doc_ids` (doc_id -> source_file) are those already taken (by unchanged files of an incremental
+    run); `collided` lists the (later, earlier) source files of each suffixed pair, `with_taken`
+    whether a document in `doc_ids` holds a bare doc_id that a fresh run would give to a newcomer (one
+    that sorts before it).
     """
 
-    def __init__(self, seen: dict[str, str] | None = None, doc_ids: set[str] | None = None,
+    def __init__(self, seen: dict[str, str] | None = None, doc_ids: dict[str, str] | None = None,
                  departments: dict[str, str | None] | None = None):
         self.seen = dict(seen or {})  # sha256 -> source_file
-        self.doc_ids = set(doc_ids or ())
+        self.doc_ids = dict(doc_ids or {})  # doc_id -> source_file
+        self.taken = set(self.doc_ids)
         self.departments = dict(departments or {})  # doc_id -> department (of earlier runs: from their state)
+        self.collided: list[tuple[str, str]] = []
+        self.with_taken = False
 
     def admit(self, result: Tables) -> Tables:
         row = _first(result, "documents")
@@ -298,14 +367,25 @@ class Deduplicator:
         self.seen[row["sha256"]] = row["source_file"]
         doc_id = row["doc_id"]
         if doc_id in self.doc_ids:
-            other = self.departments.get(doc_id, "")  # "": a state file written before departments were kept
+            other = self.doc_ids[doc_id]
+            self.collided.append((row["source_file"], other))
+            # a fresh run gives the bare doc_id to the first file in name order: here the taken one had it
+            self.with_taken = self.with_taken or (doc_id in self.taken and row["source_file"] < other)
             by_department = f"{doc_id}-{department_hash(row['department'])}"
-            if department_key(other) != department_key(row["department"]) and by_department not in self.doc_ids:
-                doc_id = by_department
+            if (department_key(self.departments.get(doc_id, "")) != department_key(row["department"])
+                    and by_department not in self.doc_ids):
+                doc_id = by_department  # two departments whose names romanise alike: no collision of one identity
+                result = {name: _with_doc_id(tbl, doc_id) for name, tbl in result.items()}
             else:
                 doc_id = f"{doc_id}-{row['sha256'][:6]}"
-            result = {name: _with_doc_id(tbl, doc_id) for name, tbl in result.items()}
-        self.doc_ids.add(doc_id)
+                result = {name: _with_doc_id(tbl, doc_id) for name, tbl in result.items()}
+                warning = records_to_arrow("checks", [{
+                    "doc_id": doc_id, "check": "identity_collision", "passed": False, "severity": "warning",
+                    "detail": f"{row['source_file']}: identified as {row['doc_id']}, like {other} (same district, "
+                              f"department, year and kind); its doc_id gets its content hash: {doc_id}"}])
+                checks = result.get("checks")
+                result["checks"] = warning if checks is None or not checks.num_rows else pa.concat_tables([checks, warning])
+        self.doc_ids[doc_id] = row["source_file"]
         self.departments[doc_id] = row["department"]
         return result
 
@@ -380,13 +460,14 @@ def _read(path: Path) -> bytes | OSError:
 
 
 def _run(paths: list[tuple[str, Path]], overrides: dict, executor: str, jobs: int | None, scheduler: str | None,
-         progress: bool | None, chunk_size: int | None, hashes: dict | None = None) -> Iterator[tuple[Tables, int]]:
+         show_progress: bool | None, chunk_size: int | None, hashes: dict | None = None,
+         limits: Limits | None = None) -> Iterator[tuple[Tables, int]]:
     """Per-document results for `paths` and the bytes each holds, in file order, with a
     progress bar on a terminal."""
     if chunk_size is None:  # large enough to amortise each task's overhead, small enough to keep workers busy
         chunk_size = max(1, min(16, len(paths) // (4 * (jobs or default_jobs()))))
     chunks = list(range(0, len(paths), chunk_size))
-    show = (sys.stderr.isatty() if progress is None else progress) and len(paths) > 1
+    show = (sys.stderr.isatty() if show_progress is None else show_progress) and len(paths) > 1
     bar = task = None
     if show:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -399,10 +480,11 @@ def _run(paths: list[tuple[str, Path]], overrides: dict, executor: str, jobs: in
         # in file order, whatever order workers finish in: which of two identical files is the
         # duplicate, and which of two colliding doc_ids gets the suffix, must not vary by run
         for i, result in map_unordered(extract_chunk, _chunks(paths, overrides, chunk_size, hashes),
-                                       executor=executor, jobs=jobs, scheduler=scheduler, ordered=True):
+                                       executor=executor, jobs=jobs, scheduler=scheduler, ordered=True,
+                                       limits=limits, resume=True):
             names = [name for name, _ in paths[chunks[i]:chunks[i] + chunk_size]]
-            if isinstance(result, BaseException):  # the worker itself died: every file of the chunk is reported
-                result = Chunk.pack([{"errors": [_internal_error(n, result, "worker")]} for n in names])
+            if isinstance(result, BaseException):  # the task failed as a whole: every file of the chunk is reported
+                result = Chunk.pack([{"errors": [_task_error(n, result)]} for n in names])
             yield from zip(result.unpack(), result.nbytes)
             if bar is not None:
                 bar.advance(task, len(names))
@@ -411,8 +493,18 @@ def _run(paths: list[tuple[str, Path]], overrides: dict, executor: str, jobs: in
             bar.stop()
 
 
+def _task_error(name: str, exc: BaseException) -> dict:
+    if isinstance(exc, WorkerLost):
+        return lost_row(name, exc)
+    if type(exc).__name__ == "KilledWorker":  # dask gave up on a task whose workers kept dying
+        return error_row(name, "worker_crashed", f"{name}: extraction failed: its dask worker died ({exc})")
+    return _internal_error(name, exc, "worker")
+
+
 def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bool | None = None,
-            executor: str = "local", jobs: int | None = 1, scheduler: str | None = None) -> dict[str, pd.DataFrame]:
+            executor: str = "local", jobs: int | None = 1, scheduler: str | None = None,
+            timeout: float | None = DEFAULT_LIMITS.seconds,
+            memory_mb: float | None = DEFAULT_LIMITS.memory_mb) -> dict[str, pd.DataFrame]:
     """Extract every document in `raw_dir` -> {table name: DataFrame} (the data contract), in memory.
 
     For interactive use on a district or two; a corpus goes through `extract_to`, which writes
@@ -421,7 +513,8 @@ def extract(raw_dir: str | Path, catalog: str | Path | None = None, progress: bo
     paths = _named(raw_dir, list_documents(raw_dir))
     overrides = _catalog_rows(load_catalog(catalog or Path(raw_dir) / "catalog.csv"), [name for name, _ in paths])
     dedup = Deduplicator()
-    results = [dedup.admit(r) for r, _ in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4)]
+    results = [dedup.admit(r) for r, _ in _run(paths, overrides, executor, jobs, scheduler, progress, chunk_size=4,
+                                               limits=Limits(timeout, memory_mb))]
     # the order `read_tables` gives back, whatever order the executor finished in
     results.sort(key=lambda r: (_first(r, "documents") or {}).get("doc_id") or _source_file(r))
     return as_frames(concat_tables(results))
@@ -434,7 +527,8 @@ def _source_file(result: Tables) -> str:
 def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | None = None, *,
                executor: str = "local", jobs: int | None = None, scheduler: str | None = None,
                full: bool = False, progress: bool | None = None, flush_mb: float = 32,
-               chunk_size: int | None = None) -> RunSummary:
+               chunk_size: int | None = None, timeout: float | None = DEFAULT_LIMITS.seconds,
+               memory_mb: float | None = DEFAULT_LIMITS.memory_mb) -> RunSummary:
     """Extract `raw_dir` into `out_dir` (hive-partitioned Parquet + fiscal.duckdb), incrementally.
 
     Only files that are new or whose content (sha256) changed since the last run into `out_dir`
@@ -444,11 +538,17 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     written as one fragment per partition at the end; nothing is visible in `out_dir` until then.
     Documents travel to the workers `chunk_size` at a time (by default up to 16, fewer when the
     corpus is small, so that every worker stays busy).
+
+    With worker processes (`jobs` > 1), each document may take `timeout` seconds and its worker
+    `memory_mb` MB of resident memory (None: no bound); a document that overruns, or whose worker
+    dies, becomes an `errors` row (`timeout`, `resource_limit`, `worker_crashed`) and the batch goes on.
+    `jobs=1` runs in this process: no limits there.
     """
     from .store import DatasetWriter, load_state, partition_dir, table_path
 
     start = time.perf_counter()
     paths = _named(raw_dir, list_documents(raw_dir))
+    skipped = skipped_entries(raw_dir)
     catalog_rows = load_catalog(catalog or Path(raw_dir) / "catalog.csv")
     overrides = _catalog_rows(catalog_rows, [name for name, _ in paths])
     fingerprint = extractor_fingerprint(catalog_rows)
@@ -462,20 +562,27 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     # what changed needs every hash first; a full run takes them from the bytes it reads anyway
     current = {name: _sha256(p) for name, p in paths} if previous else {}
     unchanged = {n for n, sha in current.items() if sha is not None and previous.get(n, {}).get("sha256") == sha}
+    unchanged |= {n for n, (kind, _) in skipped.items() if previous.get(n, {}).get("skipped") == kind}
     stale = set(previous) - unchanged
     # a duplicate whose original changed or went away must be read again
     unchanged -= {n for n in unchanged if previous[n].get("duplicate_of") in stale}
     stale = set(previous) - unchanged
     todo = [(name, p) for name, p in paths if name not in unchanged]
-    summary = RunSummary(files=len(paths), unchanged=len(unchanged), removed=len(stale - set(current)))
+    summary = RunSummary(files=len(paths) + len(skipped), unchanged=len(unchanged),
+                         removed=len(stale - set(current) - set(skipped)))
     if state and not todo and not stale:
         writer.abort()
         summary.up_to_date, summary.seconds = True, time.perf_counter() - start
         return summary
 
-    files = {n: previous[n] for n in unchanged}
+    if any(previous[n].get("collides") for n in stale):  # a colliding twin may have to take the bare doc_id
+        writer.abort()
+        return extract_to(raw_dir, out_dir, catalog, executor=executor, jobs=jobs, scheduler=scheduler, full=True,
+                          progress=progress, flush_mb=flush_mb, chunk_size=chunk_size, timeout=timeout,
+                          memory_mb=memory_mb)
+    files = {n: dict(previous[n]) for n in unchanged}
     dedup = Deduplicator(seen={f["sha256"]: n for n, f in files.items() if f.get("doc_id")},
-                         doc_ids={f["doc_id"] for f in files.values() if f.get("doc_id")},
+                         doc_ids={f["doc_id"]: n for n, f in files.items() if f.get("doc_id")},
                          departments={f["doc_id"]: f.get("department", "") for f in files.values() if f.get("doc_id")})
     buffer: list[Tables] = []
     held = 0  # bytes of Arrow data in `buffer`
@@ -488,8 +595,14 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             held = 0
 
     try:
-        for raw, nbytes in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size, hashes=current):
-            result = dedup.admit(raw)
+        for name, (kind, message) in skipped.items():
+            if name not in unchanged:
+                files[name] = {"sha256": None, "doc_id": None, "skipped": kind}
+                buffer.append(_errors(name, kind, message))
+                summary.errors += 1
+        for raw, nbytes in _run(todo, overrides, executor, jobs, scheduler, progress, chunk_size, hashes=current,
+                                limits=Limits(timeout, memory_mb)):
+            result = dedup.admit(_partition_fits(raw))
             name = _source_file(result)
             doc, error = _first(result, "documents"), _first(result, "errors")
             entry = {"sha256": current.get(name), "doc_id": None}
@@ -507,6 +620,15 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
             if held >= flush_mb * 2**20:
                 flush()
         flush()
+        if dedup.with_taken:  # a newcomer sorts before the unchanged twin holding the bare doc_id: name them afresh
+            writer.abort()
+            return extract_to(raw_dir, out_dir, catalog, executor=executor, jobs=jobs, scheduler=scheduler, full=True,
+                              progress=progress, flush_mb=flush_mb, chunk_size=chunk_size, timeout=timeout,
+                              memory_mb=memory_mb)
+        for later, earlier in dedup.collided:  # so that removing or changing either re-extracts both
+            for name in (later, earlier):
+                if name in files:
+                    files[name]["collides"] = True
         if state:
             writer.carry_over(partitions={previous[n]["partition"] for n in stale if previous[n].get("partition")},
                               doc_ids={previous[n]["doc_id"] for n in stale if previous[n].get("doc_id")},
@@ -518,6 +640,27 @@ def extract_to(raw_dir: str | Path, out_dir: str | Path, catalog: str | Path | N
     summary.rows = writer.rows_written
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+_MAX_SEGMENT_BYTES = 250  # a folder name (NAME_MAX is 255 bytes on Linux and macOS)
+
+
+def _partition_fits(result: Tables) -> Tables:
+    """A document whose district (say, from a catalog row) is too long for its partition's folder
+    name becomes an `errors` row, instead of failing the run when the partition is written."""
+    from .store import partition_dir
+
+    doc = _first(result, "documents")
+    if doc is None:
+        return result
+    segments = partition_dir(doc["fiscal_year"], doc["district"]).split("/")
+    longest = max(len(seg.encode("utf-8")) for seg in segments)
+    if longest <= _MAX_SEGMENT_BYTES:
+        return result
+    name, district = doc["source_file"], str(doc["district"])
+    return _errors(name, "district_too_long",
+                   f"{name}: the district “{district[:30]}…” ({len(district.encode('utf-8'))} bytes) is too long "
+                   f"for a folder name (at most {_MAX_SEGMENT_BYTES} bytes); check catalog.csv")
 
 
 def _sha256(path: Path) -> str | None:

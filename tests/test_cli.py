@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -93,3 +94,49 @@ def test_help_is_clear(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "extract" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/stat"), reason="reads /proc")
+def test_sigterm_stops_the_run_cleanly(tmp_path):
+    """SIGTERM (timeout, systemd, a batch scheduler) mid-extraction: the run stops as for Ctrl-C,
+    no worker, staging folder or temporary file is left, and the output folder is not half-written."""
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    import faults
+    from test_executors import _alive, _children, _wait_for
+
+    raw = tmp_path / "raw"
+    shutil.copytree(RAW, raw)
+    (raw / "bomb.pdf").write_bytes(faults.decompression_bomb_pdf(1024))  # keeps a worker busy for minutes
+    out = tmp_path / "out"
+    driver = subprocess.Popen([sys.executable, "-m", "fiscal_nlp.cli", "extract", str(raw), "-o", str(out), "-q",
+                               "--jobs", "2", "--timeout", "0", "--memory-limit", "0"], stderr=subprocess.PIPE)
+    try:
+        assert _wait_for(lambda: len(_children(driver.pid)) >= 2), "the workers did not start"
+        workers = _children(driver.pid)
+        time.sleep(3)
+        driver.send_signal(signal.SIGTERM)
+        assert driver.wait(60) == 130
+        assert _wait_for(lambda: not any(map(_alive, workers)), 10), "workers outlived their driver"
+    finally:
+        driver.kill()
+        driver.wait()
+    assert [p.name for p in out.iterdir() if p.name != ".lock"] == []  # nothing was committed, nothing left
+    assert not list(Path(tempfile.gettempdir()).glob(f"fiscal-nlp-pool-{driver.pid}-*"))
+
+
+def test_build_while_an_extraction_writes_is_a_clear_error(tmp_path, capsys):
+    from fiscal_nlp.store import DatasetWriter
+
+    writer = DatasetWriter(tmp_path / "processed")  # holds the lock, as a running extract does
+    try:
+        code = main(["build", "--raw", str(RAW), "--processed", str(tmp_path / "processed"),
+                     "--reports", str(tmp_path / "reports"), "--jobs", "1"])
+    finally:
+        writer.abort()
+    assert code == 2
+    assert "another fiscal-nlp run is writing there" in capsys.readouterr().err.replace("\n", "")

@@ -319,3 +319,180 @@ def test_catalog_bare_names_match_only_a_unique_file(tmp_path):
     catalog = {"a.txt": {"department": "甲"}, "x/b.txt": {"department": "乙"}, "c.txt": {"department": "丙"}}
     rows = _catalog_rows(catalog, ["x/a.txt", "x/b.txt", "y/b.txt", "x/c.txt", "y/c.txt"])
     assert rows == {"x/a.txt": {"department": "甲"}, "x/b.txt": {"department": "乙"}}
+
+
+# ---------------------------------------------------------------- a worker that dies or overruns
+
+
+def _without_errors(tables: dict) -> dict:
+    return {name: df for name, df in tables.items() if name != "errors"}
+
+
+def _pool_temp_dirs() -> list:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    return list(Path(tempfile.gettempdir()).glob(f"fiscal-nlp-pool-{os.getpid()}-*"))
+
+
+def test_a_dead_worker_costs_only_the_document_it_was_on(reference, raw, tmp_path, monkeypatch):
+    """Two documents kill their worker (SIGKILL, as the OOM killer does, and os._exit, as a crash
+    in native code does), each in a chunk with seeds: the pool replaces the worker, the two
+    become `worker_crashed` rows and every seed is extracted exactly as in one process."""
+    import faults
+    from fiscal_nlp import pipeline
+
+    monkeypatch.setattr(pipeline, "extract_chunk", faults.extract_chunk)
+    (raw / "000_kill-worker.txt").write_text("部门预算", encoding="utf-8")  # sorted among the seeds:
+    (raw / "003_exit-worker.txt").write_text("部门决算", encoding="utf-8")  # each shares a chunk with seeds
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=2, chunk_size=3, progress=False)
+    assert (run.extracted, run.errors) == (5, 2)
+    got = read_tables(out)
+    errors = got["errors"].set_index("source_file")
+    assert errors["kind"].to_dict() == {"000_kill-worker.txt": "worker_crashed", "003_exit-worker.txt": "worker_crashed"}
+    assert "killed by SIGKILL" in errors.loc["000_kill-worker.txt", "message"]
+    assert "exited with code 3" in errors.loc["003_exit-worker.txt", "message"]
+    assert_same_tables(_without_errors(got), _without_errors(reference))
+    assert not _pool_temp_dirs()
+
+
+def test_documents_over_the_time_or_memory_limit_cost_only_themselves(reference, raw, tmp_path, monkeypatch):
+    """A document that hangs and one that keeps 1 GB resident, each in a chunk with seeds: the
+    driver stops their workers at the limits and the seeds are extracted as in one process."""
+    import faults
+    from fiscal_nlp import pipeline
+
+    monkeypatch.setattr(pipeline, "extract_chunk", faults.extract_chunk)
+    (raw / "001_hang.txt").write_text("部门预算", encoding="utf-8")
+    (raw / "003_bloat.txt").write_text("部门决算", encoding="utf-8")
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=2, chunk_size=3, progress=False, timeout=8, memory_mb=900)
+    got = read_tables(out)
+    errors = got["errors"].set_index("source_file")
+    assert (run.extracted, run.errors) == (5, 2), errors["message"].to_dict()
+    assert errors["kind"].to_dict() == {"001_hang.txt": "timeout", "003_bloat.txt": "resource_limit"}
+    assert "longer than the 8 s limit" in errors.loc["001_hang.txt", "message"]
+    assert "900 MB memory limit" in errors.loc["003_bloat.txt", "message"]
+    assert_same_tables(_without_errors(got), _without_errors(reference))
+    assert not _pool_temp_dirs()
+
+
+def test_a_decompression_bomb_pdf_becomes_an_error_row_within_the_limits(reference, raw, tmp_path):
+    """Its page content inflates to 1 GB: without limits its worker runs for minutes and grows past
+    gigabytes. Stopped at the limits, it costs only itself, and its temporary copy is removed."""
+    import faults
+
+    (raw / "002_bomb.pdf").write_bytes(faults.decompression_bomb_pdf(1024))
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=2, chunk_size=2, progress=False, timeout=15, memory_mb=1500)
+    got = read_tables(out)
+    assert (run.extracted, run.errors) == (5, 1), got["errors"]["message"].tolist()
+    [(name, kind)] = got["errors"][["source_file", "kind"]].itertuples(index=False)
+    assert name == "002_bomb.pdf" and kind in ("timeout", "resource_limit")
+    assert_same_tables(_without_errors(got), _without_errors(reference))
+    assert not _pool_temp_dirs()
+
+
+# ---------------------------------------------------------------- amounts of absurd length
+
+
+def test_an_absurd_digit_run_is_a_warning_not_the_loss_of_the_document():
+    """Digit runs a PDF glued together (27 to 60 digits) in a table cell and in two statements of
+    seed 000: the document is still extracted; the cell is not read as an amount, and each line
+    gets an `implausible_amount` warning."""
+    from fiscal_nlp.pipeline import extract_bytes
+
+    text = seed_path("000").read_text(encoding="utf-8")
+    glued = "123456789012345678901234567"  # 27 digits
+    for printed, absurd in [("2010350\t事业运行\t335.75\t335.75", f"2010350\t事业运行\t{glued}\t335.75"),  # line 157
+                            ("收、支总计均为 2785.73 万元", f"收、支总计均为 {glued * 2}.73 万元"),           # line 335
+                            ("年初预算为2272.01万元", f"年初预算为{glued}.01万元")]:                       # line 381
+        assert printed in text
+        text = text.replace(printed, absurd)
+    tables = extract_bytes(text.encode("utf-8"), "000_glued.txt")
+    assert "errors" not in tables or tables["errors"].empty
+    warnings = tables["checks"].query("check == 'implausible_amount'")
+    assert sorted(warnings["source_line"]) == [157, 335, 381]
+    assert set(warnings["severity"]) == {"warning"}
+    items = tables["line_items"]
+    # line 157 keeps its 基本支出 (335.75); the glued 本年支出合计 is no amount, so no row holds it
+    assert items.query("source_line == 157")["amount"].tolist() == [335.75]
+    assert items["amount"].max() < 1e15
+    assert len(items) == 165 - 1
+
+
+# ---------------------------------------------------------------- entries that are not documents
+
+
+def test_fifos_symlink_loops_and_hidden_files_each_get_an_errors_row(raw, tmp_path):
+    """None of them is opened (a FIFO would block the run); each is named in `errors` with why,
+    the seeds are extracted, and an unchanged folder is then up to date."""
+    import os
+
+    os.mkfifo(raw / "pipe.txt")
+    (raw / "loop.txt").symlink_to("loop.txt")
+    (raw / "dangling.txt").symlink_to("nowhere.txt")
+    (raw / ".hidden.txt").write_bytes(seed_path("000").read_bytes())
+    (raw / "subfolder").mkdir()
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=1, progress=False)
+    assert (run.extracted, run.errors) == (5, 4)
+    errors = read_tables(out)["errors"].set_index("source_file")
+    assert errors["kind"].to_dict() == {".hidden.txt": "hidden_file", "dangling.txt": "unreadable",
+                                        "loop.txt": "unreadable", "pipe.txt": "not_a_file"}
+    assert "FIFO" in errors.loc["pipe.txt", "message"]
+    assert "symbolic links" in errors.loc["loop.txt", "message"]
+    assert extract_to(raw, out, jobs=1, progress=False).up_to_date
+    (raw / ".hidden.txt").unlink()
+    run = extract_to(raw, out, jobs=1, progress=False)
+    assert run.removed == 1 and ".hidden.txt" not in set(read_tables(out)["errors"]["source_file"])
+
+
+def test_a_district_too_long_for_a_folder_name_costs_only_its_document(raw, tmp_path):
+    f000 = seed_path("000").name
+    (raw / "catalog.csv").write_text(f"source_file,district\n{f000},{'很长的区' * 30}\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = extract_to(raw, out, jobs=1, progress=False)
+    assert (run.extracted, run.errors) == (4, 1)
+    [(name, kind)] = read_tables(out)["errors"][["source_file", "kind"]].itertuples(index=False)
+    assert (name, kind) == (f000, "district_too_long")
+
+
+# ---------------------------------------------------------------- two documents of one identity
+
+
+def test_documents_of_one_identity_get_doc_ids_by_content_not_by_run_history(raw, tmp_path):
+    """A second copy of seed 000 with one line more (same district, department, year and kind): the
+    later file in name order gets its hash in its doc_id and an `identity_collision` warning, and
+    an incremental run names both exactly as a fresh run would, whichever came first or went."""
+    def fresh(folder):
+        out = tmp_path / f"fresh-{len(list(tmp_path.iterdir()))}"
+        extract_to(folder, out, jobs=1, progress=False)
+        return read_tables(out)
+
+    first = seed_path("000").name
+    variant = raw / "zz_000_variant.txt"
+    variant.write_bytes(seed_path("000").read_bytes() + "\n附：本文件另存一份。\n".encode("utf-8"))
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    (raw / first).rename(aside / first)
+    out = tmp_path / "out"
+    extract_to(raw, out, jobs=1, progress=False)  # only the variant: it has the bare doc_id
+    assert HY21 in set(read_tables(out)["documents"]["doc_id"])
+
+    (aside / first).rename(raw / first)  # the original comes (back), sorting first
+    extract_to(raw, out, jobs=1, progress=False)
+    now = read_tables(out)
+    assert_same_tables(now, fresh(raw))
+    docs = now["documents"].set_index("source_file")["doc_id"]
+    assert docs[first] == HY21 and docs[variant.name].startswith(HY21 + "-") and docs[variant.name] != HY21
+    [detail] = now["checks"].query("check == 'identity_collision'")["detail"]
+    assert variant.name in detail and first in detail
+
+    (raw / first).unlink()  # and goes again: the variant takes the bare doc_id back
+    extract_to(raw, out, jobs=1, progress=False)
+    now = read_tables(out)
+    assert_same_tables(now, fresh(raw))
+    assert now["documents"].set_index("source_file")["doc_id"][variant.name] == HY21

@@ -84,3 +84,115 @@ def test_empty_projects_with_a_map_column_are_written(tmp_path):
     """An empty `projects` (its prior_budgets map column included) writes and reads back empty."""
     write_tables({"projects": conform("projects", None)}, tmp_path)
     assert read_tables(tmp_path, ["projects"])["projects"].empty
+
+
+# ---------------------------------------------------------------- the commit is one switch
+
+
+class _Killed(BaseException):
+    """The process dies here: nothing after it runs, not even `abort` (the lock goes with the process)."""
+
+
+def _same(a: dict, b: dict) -> bool:
+    try:
+        for name in a:
+            pd.testing.assert_frame_equal(a[name], b[name])
+    except AssertionError:
+        return False
+    return True
+
+
+def _dies_at(monkeypatch, k: int) -> dict:
+    """From now on the k-th rename or symlink raises `_Killed`; returns the counter."""
+    import os
+
+    from fiscal_nlp import store
+
+    calls = {"n": 0}
+
+    def counted(real):
+        def call(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == k:
+                raise _Killed
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(os, "replace", counted(os.replace))
+    monkeypatch.setattr(os, "symlink", counted(os.symlink))
+    monkeypatch.setattr(store.DatasetWriter, "abort", lambda self: self._lock.close())
+    return calls
+
+
+def _extract(raw, out):
+    from fiscal_nlp.pipeline import extract_to
+
+    return extract_to(raw, out, jobs=1, progress=False)
+
+
+def test_a_commit_cut_anywhere_leaves_a_consistent_version_and_two_cut_recoveries_still_end_exact(tmp_path, monkeypatch):
+    """Run 1 extracts seeds 000-002. Then 000 goes and 003-004 come. Run 2 dies at its k-th rename,
+    run 3 (recovering) dies at its k-th too, for the renames that matter: after each, readers see exactly
+    run 1's tables or exactly the new ones (pandas and fiscal.duckdb alike), and run 4 ends with
+    exactly the rows of an uninterrupted extraction."""
+    import shutil
+
+    seeds = sorted(RAW.glob("*.txt"))
+    raw, out, fresh = tmp_path / "raw", tmp_path / "out", tmp_path / "fresh"
+    raw.mkdir()
+    for p in seeds[:3]:
+        shutil.copy(p, raw)
+    _extract(raw, out)
+    old = read_tables(out)
+    (raw / seeds[0].name).unlink()
+    for p in seeds[3:]:
+        shutil.copy(p, raw)
+    _extract(raw, fresh)
+    new = read_tables(fresh)
+    assert sorted(new["documents"]["source_file"]) == [p.name for p in seeds[1:]]
+
+    with monkeypatch.context() as m:  # how many renames one run makes
+        calls = _dies_at(m, 0)
+        work = tmp_path / "count"
+        shutil.copytree(out, work, symlinks=True)
+        _extract(raw, work)
+        renames = calls["n"]
+    assert renames >= 3
+    # the renames before the last few move partitions inside the unfinished version (a few of them
+    # stand for all); the last ones are the version's own rename, the switch and the links
+    for k in sorted({1, renames // 2, *range(max(1, renames - 5), renames + 1)}):
+        work = tmp_path / f"cut-{k}"
+        shutil.copytree(out, work, symlinks=True)
+        for _ in range(2):  # the run, then its recovery, die at the same point
+            with monkeypatch.context() as m:
+                _dies_at(m, k)
+                try:
+                    _extract(raw, work)
+                except _Killed:
+                    pass
+            seen = read_tables(work)
+            assert _same(seen, old) or _same(seen, new), f"torn output after a cut at rename {k}"
+            with duckdb.connect(str(work / "fiscal.duckdb"), read_only=True) as con:
+                n_docs = con.execute("select count(*) from documents").fetchone()[0]
+            assert n_docs == len(seen["documents"])
+        _extract(raw, work)
+        assert _same(read_tables(work), new), f"wrong rows after two cuts at rename {k}"
+        assert not [p for p in (work / ".versions").iterdir() if p.name.startswith(".staging")]
+
+
+def test_reading_a_missing_table_is_an_error_not_an_empty_table(tmp_path):
+    from fiscal_nlp.store import read_table
+
+    with pytest.raises(FileNotFoundError, match="line_items.parquet: no such table"):
+        read_table(tmp_path, "line_items")
+
+
+def test_a_versioned_output_keeps_one_previous_version(out, tmp_path, seeds):
+    """Readers of the version before the last commit can still finish; older ones are removed."""
+    folder = tmp_path / "v"
+    for _ in range(3):
+        write_tables(seeds, folder)
+    versions = sorted(p.name for p in (folder / ".versions").iterdir())
+    assert len(versions) == 2
+    assert (folder / ".current").resolve().name == versions[-1]
+    assert (folder / "line_items.parquet").resolve() == (folder / ".versions" / versions[-1] / "line_items.parquet")

@@ -83,8 +83,9 @@ class _Item:
 
 
 def check_complete(data: bytes, name: str) -> None:
-    """A PDF ends with %%EOF (readers look in the last 1 KB); without it the file was cut short."""
-    if b"%%EOF" not in data[-1024:]:
+    """A PDF ends with %%EOF; without one anywhere the file was cut short. Bytes after the last
+    %%EOF (a web server's trailer, padding) are junk readers ignore: pdfium decides (`check_opens`)."""
+    if b"%%EOF" not in data[-1024:] and data.rfind(b"%%EOF") < 0:
         raise IngestError(
             "pdf_corrupt",
             f"{name}: the PDF is truncated (no %%EOF end marker; {len(data):,} bytes) — download it again",

@@ -22,7 +22,7 @@ from .text import NUM, ClausePattern, JoinedText, strip_subject, subject_start, 
 _YEAR = r"(?:\d{4}年度?|上年度?|上一年度?)"
 _PCT = rf"(?:,(?P<pdir>增长|下降|增加|减少)(?P<pct>{NUM})%)?"
 _COMPARED = re.compile(
-    rf"与{_YEAR}相比,?(?P<metric>[^,。;\n]*?)各?(?P<dir>增加|减少|增长|下降)(?P<delta>{NUM})万元?" + _PCT
+    rf"与{_YEAR}相比,?(?P<metric>[^,。;\n]{{0,100}}?)各?(?P<dir>增加|减少|增长|下降)(?P<delta>{NUM})万元?" + _PCT
 )
 _THAN = ClausePattern(
     rf"(?P<label>[^,。;\n]*?)(?P<current>{NUM})万元[。,]?比{_YEAR}(?:预算数?|决算数?)?"

@@ -28,7 +28,7 @@ _FUNDS_USED = ClausePattern(
     rf"资金使用率为?(?P<rate>{NUM})%"
 )
 _SUB_ITEM = re.compile(
-    rf"[一二三四五六七八九十]+是(?P<name>[^,。;:\n]{{2,30}}?)(?:。?该项目支出)?(?P<amount>{NUM})万元,?主要用于"
+    rf"[一二三四五六七八九十]{{1,4}}是(?P<name>[^,。;:\n]{{2,30}}?)(?:。?该项目支出)?(?P<amount>{NUM})万元,?主要用于"
 )
 _PURPOSE = r"万元(?=,?(?:主要用于|主要成效)|:)"  # an amount's unit, followed by what the money is for
 _NARRATIVE = AnchoredPattern(

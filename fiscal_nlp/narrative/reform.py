@@ -25,7 +25,8 @@ _INSTRUMENT_YEAR = re.compile(r"〔(\d{4})〕")
 _MOVE_INTO = re.compile(r"^(?P<funcs>.+?)(?:等)?(?:相关)?(?:工作)?(?:职能)?职责(?:划入|划转至|划转到|划归|移交)(?P<to>.+)$")
 _MOVE_BY = re.compile(r"^(?P<funcs>.+?)由(?P<to>.+?)承担$")
 _UNIT_PREFIX = re.compile(r"^(?P<unit>.+?)承担的(?:职能)?(?:职责)?中(?P<rest>.+)$")
-_PLACED = ClausePattern(r"(?P<unit>[^,。;由]+?)由(?P<from>[^,。;]+?)调整为(?P<to>[^,。;]+?)所属(?:事业)?单位")
+# from/to bounded (an organ's name is far shorter): unbounded, each 由 scanned the rest of its clause twice over
+_PLACED = ClausePattern(r"(?P<unit>[^,。;由]+?)由(?P<from>[^,。;]{1,100}?)调整为(?P<to>[^,。;]{1,100}?)所属(?:事业)?单位")
 _REFERENCE = re.compile(
     rf"根据(?P<basis>{_INSTRUMENT}(?:、{_INSTRUMENT})*)(?:等文件)?精神?,(?P<unit>[^,。;由]+?)为(?P<to>[^,。;]+?)(?:直属|所属)"
 )

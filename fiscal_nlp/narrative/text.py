@@ -98,9 +98,9 @@ class AnchoredPattern:
     """
 
     def __init__(self, pattern: str, anchor: str | re.Pattern | None = None, before: int | None = None,
-                 lead: str | None = None):
+                 lead: str | None = None, max_lead: int | None = None):
         self.regex = re.compile(pattern)
-        self.anchor, self._before, self._lead = anchor, before, lead
+        self.anchor, self._before, self._lead, self._max_lead = anchor, before, lead, max_lead
         parsed = _sre_parser.parse(pattern)
         if parsed.getwidth()[0] == 0:  # may match empty text: leave it to `re`
             self.anchor = None
@@ -130,8 +130,8 @@ class AnchoredPattern:
             if self._lead is None:
                 first = max(tried, at - self._before)
             else:  # back over the run of lead characters, then up to `before` more
-                first = at
-                while first > tried and text[first - 1] in self._lead:
+                first, floor = at, max(tried, at - self._max_lead) if self._max_lead is not None else tried
+                while first > floor and text[first - 1] in self._lead:
                     first -= 1
                 first = max(tried, first - (self._before or 0))
             for start in range(first, at + 1):
@@ -153,6 +153,8 @@ class AnchoredPattern:
             pos = m.end()
 
 
+# Walk-back over lead characters in a `ClausePattern`'s search: more than the longest amount (26 characters).
+_MAX_LEAD = 40
 _sre_parser = getattr(re, "_parser", None) or __import__("sre_parse")
 # Farthest an automatic anchor may lie into a match: each hit costs one try per offset before it.
 _MAX_BEFORE = 8
@@ -210,7 +212,9 @@ class ClausePattern:
             raise ValueError(f"a clause pattern must open with (?P<name>[^…]*?): {pattern[:40]!r}")
         rest = pattern[subject.end():]
         self.regex = re.compile(f"{subject.group()}(?:{rest})")
-        self._rest = AnchoredPattern(rest, anchor, before, lead)  # hints for the statement proper
+        # hints for the statement proper; only where it is matters (the whole pattern is matched from the
+        # clause start), so a lead run is walked back a bounded way: a glued digit run would cost its square
+        self._rest = AnchoredPattern(rest, anchor, before, lead, max_lead=_MAX_LEAD)
         self._stops = subject["stops"].replace(r"\n", "\n")  # the characters the subject cannot contain
 
     def finditer(self, text: str):

@@ -163,6 +163,7 @@ CHECK_IDS = (
     "stated_rate", "stated_share", "stated_change", "table_presence", "table_parse",
     "unparsed_statement", "project_consistency", "project_name_missing", "unit_slip",
     "ocr_needed", "total_missing", "parse_doubt", "year_mismatch", "stated_comparison",
+    "implausible_amount", "identity_collision",
 )
 SEVERITIES = ("error", "rounding", "warning", "info")
 # Gap (万元) up to which a failed identity is classed as a unit-conversion artefact.

@@ -6,21 +6,24 @@ Each table is a directory `<out>/<name>.parquet/fiscal_year=<y>/district=<d>/par
 hive_partitioning=true)`), Spark and Trino read each directory as one table; the partition keys
 come back as the columns `fiscal_year` and `district` (for `documents` they are its own columns).
 
-Writes never touch the live output: a `DatasetWriter` spills each batch it is given into a
-staging directory next to it (one file per table, so the driver's memory stays flat), and
-`commit()` builds `fiscal.duckdb`, splits the spilled rows into one fragment per partition, and
-swaps the staged tables in with renames. An incremental run first carries the live fragments
-over (hard links; those of partitions that held a stale document are rewritten without its
-rows). An interrupted run leaves the previous output intact; the next run clears
-the leftovers (and, if a swap itself was interrupted, restores the old tables and extracts
-everything again). One writer at a time: `<out>/.lock` is held for the whole run, and a second
-run into the same folder stops with a clear error instead of disturbing the first.
+Writes never touch the live output. Each run builds a complete new version in
+`<out>/.versions/<run id>/` (tables, fiscal.duckdb, the state file): a `DatasetWriter` spills each
+batch it is given there (one file per table, so the driver's memory stays flat), and `commit()`
+builds `fiscal.duckdb`, splits the spilled rows into one fragment per partition, and switches
+`<out>/.current` to the new version with one rename. `<out>/<table>.parquet`, `fiscal.duckdb` and
+the state file are symlinks through `.current`, so a reader sees the old version or the new one,
+never a mix; the version before the last stays (a reader may still be on it), older ones go.
+An incremental run first carries the live fragments over (hard links; those of partitions that
+held a stale document are rewritten without its rows). An interrupted run, however often, leaves
+the previous version live; the next run removes what it left. One writer at a time: `<out>/.lock`
+is held for the whole run, and a second run into the same folder stops with a clear error.
 """
 from __future__ import annotations
 
 import json
 import os
 import shutil
+import time
 import uuid
 from contextlib import contextmanager
 from urllib.parse import unquote
@@ -43,6 +46,9 @@ PARTITIONING_SCHEMA = pa.schema([("fiscal_year", pa.int64()), ("district", pa.st
 UNPARTITIONED = frozenset({"errors"})
 NULL_SEGMENT = "__HIVE_DEFAULT_PARTITION__"  # Hive's spelling of NULL, read as null by every engine above
 _STAGING, _TRASH = ".staging-", ".trash-"
+_VERSIONS = ".versions"  # <out>/.versions/<run id>/: one complete output each (tables, fiscal.duckdb, state)
+_CURRENT = ".current"  # symlink to the live version; what readers see switches with its one rename
+_ITEMS = (*(f"{name}.parquet" for name in TABLES), DUCKDB_NAME, STATE_NAME)
 _SPILL = ".spill"  # inside staging: the batches, before they are split into partitions
 
 
@@ -70,17 +76,81 @@ def partition_dir(fiscal_year, district) -> str:
 
 
 def _recover(out: Path) -> bool:
-    """Clear what an interrupted run left; True when a swap was interrupted (state not to be trusted)."""
+    """Clear what an interrupted run left; True when a swap of the layout before versions
+    (fiscal_nlp < 0.3: tables moved aside one by one) was interrupted: its state is not to be trusted.
+
+    Versions need no repair: `.current` names a complete one whatever was interrupted. This only
+    removes unfinished versions, and finishes the links of `_link_items` if they were cut short."""
     interrupted = False
     for trash in out.glob(f"{_TRASH}*"):
         for item in trash.iterdir():
-            if not (out / item.name).exists():
+            if not (out / item.name).exists() and not (out / item.name).is_symlink():
                 os.replace(item, out / item.name)
         interrupted = True
         shutil.rmtree(trash, ignore_errors=True)
-    for staging in out.glob(f"{_STAGING}*"):
-        shutil.rmtree(staging, ignore_errors=True)
+    for leftover in [*out.glob(f"{_STAGING}*"), *out.glob(f".{DUCKDB_NAME}.*.tmp"),
+                     *(out / _VERSIONS).glob(f"{_STAGING}*"), *out.glob(f"{_CURRENT}.*.tmp")]:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    if _current_version(out) is not None:
+        _link_items(out)
     return interrupted
+
+
+def _current_version(out: Path) -> str | None:
+    """The version `.current` points to (its folder name), None before the first versioned commit."""
+    try:
+        return Path(os.readlink(out / _CURRENT)).name
+    except OSError:
+        return None
+
+
+def _point(link: Path, target: Path) -> None:
+    """Make `link` a symlink to `target` in one rename (a reader sees the old or the new target, never none)."""
+    tmp = link.with_name(f"{link.name}.{uuid.uuid4().hex[:8]}.tmp")
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+    _fsync_dir(link.parent)
+
+
+def _link_items(out: Path) -> None:
+    """`<out>/<table>.parquet`, `fiscal.duckdb` and the state file as links through `.current`, made
+    once: after that a commit only switches `.current`. An output written before versions holds
+    real folders there: they are moved aside and removed once every link is in place, and an
+    interrupted migration is finished by the next run (`_recover`)."""
+    legacy = out / f"{_TRASH}migrated"
+    for item in _ITEMS:
+        path, target = out / item, Path(_CURRENT) / item
+        if path.is_symlink() and Path(os.readlink(path)) == target:
+            continue
+        if path.exists() and not path.is_symlink():
+            legacy.mkdir(exist_ok=True)
+            os.replace(path, legacy / item)
+        _point(path, target)
+    shutil.rmtree(legacy, ignore_errors=True)
+
+
+def _drop_versions(out: Path, keep: set) -> None:
+    """Remove complete versions other than `keep` (the new one, and the one readers may still be reading)."""
+    for version in (out / _VERSIONS).iterdir():
+        if version.name not in keep and not version.name.startswith(_STAGING):
+            shutil.rmtree(version, ignore_errors=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    """A rename in `path` survives a power cut (POSIX: sync the folder); a no-op where unsupported."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _lock(out: Path):
@@ -115,9 +185,9 @@ class DatasetWriter:
         self.out.mkdir(parents=True, exist_ok=True)
         self._lock = _lock(self.out)  # one writer at a time: recovery must not touch a live run's staging
         self.interrupted_before = _recover(self.out)
-        self.run_id = uuid.uuid4().hex[:10]
-        self.staging = self.out / f"{_STAGING}{self.run_id}"
-        self.staging.mkdir()
+        self.run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"  # sorts by start time
+        self.staging = self.out / _VERSIONS / f"{_STAGING}{self.run_id}"
+        self.staging.mkdir(parents=True)
         self.rows_written = {name: 0 for name in TABLES}
         self._spills = 0
 
@@ -200,9 +270,9 @@ class DatasetWriter:
                     os.replace(frag, target / frag.name)
 
     def commit(self, state: dict | None = None) -> Path:
-        """Build fiscal.duckdb and the partitioned tables from what is staged, then swap them in."""
-        duck = _build_duckdb(self.out, {name: self._sources(name) for name in TABLES})
+        """Build fiscal.duckdb and the partitioned tables in the staged version, then switch to it."""
         try:
+            duck = _build_duckdb(self.staging, {name: self._sources(name) for name in TABLES}, DUCKDB_NAME)
             for name in TABLES:
                 self._partition(name)
             shutil.rmtree(self.staging / _SPILL, ignore_errors=True)
@@ -210,19 +280,14 @@ class DatasetWriter:
                 table_path(self.staging, name).mkdir(exist_ok=True)
             if state is not None:
                 (self.staging / STATE_NAME).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
-            trash = self.out / f"{_TRASH}{self.run_id}"
-            trash.mkdir()
-            for item in [table_path(self.out, n).name for n in TABLES] + [STATE_NAME]:
-                live, staged = self.out / item, self.staging / item
-                if live.exists():
-                    os.replace(live, trash / item)
-                if staged.exists():
-                    os.replace(staged, live)
-            os.replace(duck, self.out / DUCKDB_NAME)
-            shutil.rmtree(trash, ignore_errors=True)
-            shutil.rmtree(self.staging, ignore_errors=True)
+            version = self.out / _VERSIONS / self.run_id
+            os.replace(self.staging, version)  # complete now; still invisible
+            self.staging = version
+            previous = _current_version(self.out)
+            _point(self.out / _CURRENT, Path(_VERSIONS) / self.run_id)  # THE switch: one rename
+            _link_items(self.out)
+            _drop_versions(self.out, keep={self.run_id, previous})
         finally:
-            duck.unlink(missing_ok=True)
             self._lock.close()
         return self.out / DUCKDB_NAME
 
@@ -237,7 +302,12 @@ class DatasetWriter:
         return sources
 
     def abort(self) -> None:
-        shutil.rmtree(self.staging, ignore_errors=True)
+        if self.staging.name.startswith(_STAGING):  # not yet switched to
+            shutil.rmtree(self.staging, ignore_errors=True)
+            try:
+                self.staging.parent.rmdir()  # `.versions`, when this run was the first into `out`
+            except OSError:
+                pass
         self._lock.close()
 
 
@@ -303,8 +373,9 @@ def build_duckdb(out_dir: str | Path) -> Path:
     out = Path(out_dir)
     sources = {name: [_read_dataset_sql(table_path(out, name), name)] if any(table_path(out, name).rglob("*.parquet"))
                else [] for name in TABLES}
-    tmp = _build_duckdb(out, sources)
-    os.replace(tmp, out / DUCKDB_NAME)
+    live = (out / DUCKDB_NAME).resolve()  # inside the current version, behind the links
+    tmp = _build_duckdb(live.parent, sources)
+    os.replace(tmp, live)
     return out / DUCKDB_NAME
 
 
@@ -314,10 +385,11 @@ def _read_dataset_sql(path: Path, name: str) -> str:
     return f"read_parquet('{_sql_path(path)}/**/*.parquet', {hive}, union_by_name=true)"
 
 
-def _build_duckdb(out: Path, sources: dict[str, list[str]]) -> Path:
-    """A new DuckDB file next to `out/fiscal.duckdb` (the caller moves it in): one table per
-    contract table, the union of its `sources` (read_parquet calls), declared columns first."""
-    tmp = out / f".{DUCKDB_NAME}.{uuid.uuid4().hex[:8]}.tmp"
+def _build_duckdb(out: Path, sources: dict[str, list[str]], name: str | None = None) -> Path:
+    """A new DuckDB file `out/<name>` (default: a temporary name next to `out/fiscal.duckdb`, which
+    the caller moves in): one table per contract table, the union of its `sources` (read_parquet
+    calls), declared columns first."""
+    tmp = out / (name or f".{DUCKDB_NAME}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         with _duckdb(out, str(tmp)) as con:
             for name in TABLES:
@@ -376,7 +448,7 @@ def read_table(out_dir: str | Path, name: str) -> pa.Table:
     path = table_path(out_dir, name)
     schema = arrow_schema(name)
     if not path.exists():
-        return schema.empty_table()
+        raise FileNotFoundError(f"{path}: no such table; run `fiscal-nlp extract` into {Path(out_dir)} first")
     if path.is_file():  # a single-file table written by fiscal_nlp < 0.2
         return pq.read_table(path).select(schema.names).cast(schema)
     tbl = ds.dataset(path, format="parquet", partitioning=partitioning(name)).to_table()

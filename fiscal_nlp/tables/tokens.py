@@ -15,7 +15,9 @@ from typing import NamedTuple
 
 from ..ingest.document import Line, compact
 
-_AMOUNT = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+# Bounded precision: 15 integer digits (10^15 元 is a hundred times the national budget) and 6 decimals.
+# A longer run (digit runs a PDF glued together) is no amount; the audit (validate.document) warns.
+_AMOUNT = re.compile(r"^[-−]?(?:\d{1,3}(?:,\d{3}){1,4}|\d{1,15})(?:\.\d{1,6})?$")
 _DASHES = {"-", "—", "－", "–", "——", "--"}
 _SPLIT = re.compile(r"(\s+)")
 _INT = re.compile(r"\d+")

@@ -90,5 +90,33 @@ def comparison_findings(narrative_rows: dict | None) -> list[dict]:
     return out
 
 
+# More integer digits than an amount can have (tables.tokens reads at most 15): digit runs a PDF glued together.
+_LONG_NUMBER = re.compile(r"\d(?:,?\d){15,}")
+# The cheap test first (a regex over CJK text cost ~2 ms per document): digits and commas as "d", the rest blank.
+_DIGIT_MAP = bytes(ord("d") if chr(i) in "0123456789," else ord(" ") for i in range(256))
+
+
+def implausible_amount_findings(doc) -> list[dict]:
+    """A warning per number too long to be an amount: the tables do not read it as one (its row is
+    then flagged by the identities); a statement's figure is still read, and this says it is suspect."""
+    text = "\n".join([line.text for line in doc.lines])
+    # dropping the non-ASCII characters can only join digit runs, never split one: no hit there, none here
+    if b"d" * 16 not in text.encode("ascii", "ignore").translate(_DIGIT_MAP):
+        return []
+    out = []
+    for m in _LONG_NUMBER.finditer(text):
+        line = doc.lines[text.count("\n", 0, m.start())]
+        digits = sum(c.isdigit() for c in m.group())
+        shown = m.group() if len(m.group()) <= 24 else m.group()[:20] + "…"
+        out.append(finding("implausible_amount", False, "warning", None, None,
+                           f"{doc.source_file} line {line.number}: a number of {digits} digits ({shown}) is no "
+                           f"plausible amount (digit runs glued together?); the tables do not read it as one, "
+                           f"and a statement's figures read from it are suspect", line.number))
+        if len(out) == 100:  # a file of nothing else must not become a million rows
+            break
+    return out
+
+
 def document_findings(doc, tables, narrative_rows, reader_notes) -> list[dict]:
-    return ocr_findings(doc) + year_findings(doc) + comparison_findings(narrative_rows)
+    return (ocr_findings(doc) + year_findings(doc) + comparison_findings(narrative_rows)
+            + implausible_amount_findings(doc))
