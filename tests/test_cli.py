@@ -139,4 +139,4 @@ def test_build_while_an_extraction_writes_is_a_clear_error(tmp_path, capsys):
     finally:
         writer.abort()
     assert code == 2
-    assert "another fiscal-nlp run is writing there" in capsys.readouterr().err.replace("\n", "")
+    assert "another fiscal-nlp run is writing there" in " ".join(capsys.readouterr().err.split())  # rich wraps lines

@@ -215,7 +215,7 @@ class _Facts(list):
         for f in facts:
             self.by_end.setdefault(f["_span"][1], {})[f["key"]] = f
             self.by_key.setdefault(f["key"], []).append(f)
-            self.by_text.setdefault((f["key"], f["text"]), []).append(f)
+            self.by_text.setdefault((f["key"], f.get("text")), []).append(f)
         # per key, the facts' starts when they are in text order (then `_preceding` bisects)
         self.starts = {key: [f["_span"][0] for f in fs] for key, fs in self.by_key.items()}
         self.starts = {key: st for key, st in self.starts.items() if all(a <= b for a, b in zip(st, st[1:]))}
