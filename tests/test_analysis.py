@@ -344,3 +344,12 @@ def test_pdf_citations_name_the_page(tmp_path):
         assert cite.endswith(f"(p. {pages[int(line)]})"), cite
     failed = A.failed_checks(t, [doc_id])
     assert failed["citation"].dropna().str.contains(r"\(p\. \d+\)$").all()
+
+
+def test_a_central_unit_is_grouped_as_central_not_as_unidentified():
+    from fiscal_nlp.analysis._common import CENTRAL_PLACE, UNKNOWN_PLACE, place_of
+
+    # 西南大学 (教育部直属): no province/city/county of its own in the documents table
+    assert place_of({"department": "西南大学", "level": "central", "district": None}) == CENTRAL_PLACE
+    assert place_of({"department": "某局", "level": None, "district": None}) == UNKNOWN_PLACE
+    assert place_of({"district": "汉阳区", "level": "county"}) == "汉阳区"

@@ -7,6 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 KIND_LABELS = {"budget": "部门预算 budget", "final": "部门决算 final account"}
+# A central unit (a ministry's university …) belongs to no local place: its disclosures are grouped here.
+CENTRAL_PLACE = "中央单位 (central units)"
 UNKNOWN_PLACE, UNKNOWN_DEPARTMENT, UNKNOWN_YEAR = "未识别地区 (place not identified)", "未识别部门 (department not identified)", "未识别年度 (year not identified)"
 
 
@@ -57,13 +59,15 @@ def load(processed_dir, years=None, names=None) -> dict:
 
 
 def place_of(doc) -> str:
-    """The place a disclosure belongs to: district (county), else city, else province; a placeholder when
-    identification found none (such a document still gets its reports, under that name)."""
+    """The place a disclosure belongs to: district (county), else city, else province; 中央单位 for a
+    central unit; a placeholder when identification found none (such a document still gets its
+    reports, under that name)."""
     for col in ("district", "county", "city", "province"):
         v = doc.get(col) if hasattr(doc, "get") else getattr(doc, col, None)
         if v is not None and not (isinstance(v, float) and pd.isna(v)) and str(v).strip():
             return str(v)
-    return UNKNOWN_PLACE
+    level = doc.get("level") if hasattr(doc, "get") else getattr(doc, "level", None)
+    return CENTRAL_PLACE if level == "central" else UNKNOWN_PLACE
 
 
 def department_key(doc) -> str:

@@ -8,7 +8,7 @@ cells the layout shows, and the identities the table prints (1 栏 = 2 + 3 + …
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import combinations
 
@@ -32,7 +32,7 @@ _CLASS_CELL = re.compile(r"[2-5]\d{2}")
 _SUB_CELL = re.compile(r"\d{1,2}")
 _LEVEL_WORDS = {"类", "款", "项", "类款项"}
 _UNIT_CODE = re.compile(r"^\d{6}$")  # 单位代码 of a unit row (105236 西南大学), never a classification code
-_UNIT_ROW = "unit"
+_UNIT_ROW = "unit"  # the code of a unit subtotal record (never a classification code: those are digits)
 _AMOUNT_HEADERS = ("金额", "预算数", "决算数")
 # A label never opens with punctuation nor holds an amount with its unit or a percentage.
 _PROSE = re.compile(r"^[,，.。;；:：)）]|\d万元|\d%|[。；]")
@@ -51,8 +51,6 @@ class Cell:
     amount: Decimal
     line: Line
 
-    def _replace_amount(self, amount: Decimal) -> "Cell":
-        return Cell(self.side, self.code, self.item, self.level, self.column, amount, self.line)
 
 
 @dataclass
@@ -357,7 +355,7 @@ def parse_coded(region: Region, spec: TableSpec, table: ParsedTable, entries=Non
         elif _labelled_rows(region, spec, table):
             return
     for code, label, values in records:
-        if code is _UNIT_ROW:
+        if code == _UNIT_ROW:
             continue
         item = "".join(t.text for t in label) or ("合计" if code is None else "")
         placement = place_values(values, [spec.canonical(c) for c in columns], identities)
@@ -387,7 +385,7 @@ def _labelled_rows(region: Region, spec: TableSpec, table: ParsedTable) -> bool:
     path: list[str] = []
     found = False
     for ln, toks in _body_rows(rows[start:]):
-        cells = [t for t in toks]
+        cells = list(toks)
         while cells and cells[-1].kind == "blank":
             cells.pop()
         labels = [(i, t.text) for i, t in enumerate(cells) if t.kind == "text"]
@@ -728,7 +726,7 @@ def parse_region(region: Region, default_unit: str | None = None) -> ParsedTable
     LAYOUTS[spec.layout](region, spec, table)
     factor = format_vocabulary()[1].get(table.unit or "万元", Decimal(1))
     if factor != 1:
-        table.cells = [c._replace_amount(c.amount * factor) for c in table.cells]
+        table.cells = [replace(c, amount=c.amount * factor) for c in table.cells]
     if not table.cells:
         body = "".join(compact(ln.text) for ln in region.lines)
         table.status = "empty" if any(p.search(body) for p in empty_markers) else "no_rows"
