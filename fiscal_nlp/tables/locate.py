@@ -19,7 +19,7 @@ _NARRATIVE_HEADING = re.compile(r"^(?:[一二三四五六七八九十]+、|[(（
 _DATA = re.compile(r"\d\.\d")
 # Anchors, word boundaries and lookarounds: a title pattern with one may match a line alone but not
 # the same text inside the joined lines (then every line is checked with `match_title`).
-_CONTEXT = re.compile(r"[\^$]|\\[bBAZ]|\(\?<?[=!]")
+_CONTEXT = re.compile(r"(?<!\[)\^|\$|\\[bBAZ]|\(\?<?[=!]")  # ("[^…]" is a class, not an anchor)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from ..ingest.document import compact
 from .compare import finding
 
 # A title line: the year leads it (after at most a department name), and it names the disclosure or a table.
@@ -47,7 +48,9 @@ def year_findings(doc) -> list[dict]:
         return []
     out = []
     for line in doc.lines:
-        text = re.sub(r"\s+", "", line.text)
+        if ("20" not in line.text and "19" not in line.text) or len(line.text) > 200:  # cheap tests first
+            continue
+        text = compact(line.text)
         if not text or len(text) > 48 or _NOT_A_TITLE.search(text):
             continue
         m = _TITLE_YEAR.match(text)
