@@ -7,6 +7,7 @@ tests (invented departments in real places), not copied from any document.
 """
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -16,35 +17,23 @@ from fiscal_nlp.ingest import IngestError, identify, read_bytes, read_document
 
 REAL = next((p / "shared" / "real" for p in ROOT.parents if (p / "shared" / "real").is_dir()), None)
 
-# file: (department, fiscal_year, doc_kind, scope, level, province, city, county)
-REAL_EXPECTED = {
-    "jiangsu-provincial/2019年度部门预算公开.pdf":
-        ("江苏省人民检察院", 2019, "budget", "部门", "province", "江苏省", None, None),
-    "jiangsu-provincial/江苏省委办公厅2019年度部门预算公开文件.pdf":
-        ("江苏省委办公厅", 2019, "budget", "部门", "province", "江苏省", None, None),
-    # tables only: "部门：中共江苏省委办公厅" over every table, no year in the text (the file name has it)
-    "jiangsu-provincial/江苏省委办公厅2019年度部门预算公开表格.pdf":
-        ("中共江苏省委办公厅", 2019, "budget", "部门", "province", "江苏省", None, None),
-    "jiangsu-provincial/江苏省政协办公厅2018年度部门预算.pdf":
-        ("江苏省政协办公厅", 2018, "budget", "部门", "province", "江苏省", None, None),
-    "jiangsu-provincial/江苏省政协办公厅2018度部门预算公开表.pdf":
-        ("江苏省政协办公厅", 2018, "budget", "部门", "province", "江苏省", None, None),
-    # cover "上海市普陀区2024年区级部门预算" + "预算主管部门：…": the title names only the place
-    "shanghai-putuo/上海市普陀区人民政府万里街道办事处24年预算.pdf":
-        ("上海市普陀区人民政府万里街道办事处", 2024, "budget", "部门", "township", "上海市", "上海市", "普陀区"),
-    "shanghai-putuo/上海市普陀区商务委员会单位25年预算.pdf":
-        ("上海市普陀区商务委员会", 2025, "budget", "单位", "county", "上海市", "上海市", "普陀区"),
-    "shanghai-putuo/上海市普陀区规划和自然资源局 2024 年度部门决算.pdf":
-        ("上海市普陀区规划和自然资源局", 2024, "final", "部门", "county", "上海市", "上海市", "普陀区"),
-    # the cover prints "2024" as its own text run after "年度部门决算"
-    "shanghai-putuo/上海市普陀区财政局2024年度部门决算.pdf":
-        ("上海市普陀区财政局", 2024, "final", "部门", "county", "上海市", "上海市", "普陀区"),
-    # "教育部直属" in its overview: a central unit
-    "university-moe/04_swu_2021_department_budget.pdf":
-        ("西南大学", 2021, "budget", "部门", "central", None, None, None),
-    "university-moe/21_swu_2023_final_accounts__download.jsp.pdf":
-        ("西南大学", 2023, "final", "部门", "central", None, None, None),
-}
+# file: (department, fiscal_year, doc_kind, scope, level, province, city, county), as read by hand in
+# tests/golden/real/documents.csv (independently of the identifier).
+def _real_expected() -> dict[str, tuple]:
+    with open(ROOT / "tests" / "golden" / "real" / "documents.csv", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["department"]]  # the blank template has none
+    def value(v):
+        return v or None
+    out = {r["file"]: (r["department"], int(r["fiscal_year"]), r["doc_kind"], r["scope"], r["level"],
+                       value(r["province"]), value(r["city"]), value(r["county"])) for r in rows}
+    # The narrative file names its department as it prints it (江苏省委办公厅); the golden row gives the
+    # disclosure's full name from the companion tables file (部门：中共江苏省委办公厅).
+    narrative = "jiangsu-provincial/江苏省委办公厅2019年度部门预算公开文件.pdf"
+    out[narrative] = ("江苏省委办公厅", *out[narrative][1:])
+    return out
+
+
+REAL_EXPECTED = _real_expected()
 TEMPLATE = "shanghai-putuo/附件2：部门决算模板.pdf"
 
 needs_real = pytest.mark.skipif(REAL is None, reason="../shared/real is not present")
