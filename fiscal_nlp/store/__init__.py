@@ -185,7 +185,10 @@ class DatasetWriter:
         self.out.mkdir(parents=True, exist_ok=True)
         self._lock = _lock(self.out)  # one writer at a time: recovery must not touch a live run's staging
         self.interrupted_before = _recover(self.out)
-        self.run_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"  # sorts by start time
+        # sorts by start time, to the microsecond (two runs in one second must still sort in order)
+        now = time.time_ns()
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.localtime(now // 10**9))
+        self.run_id = f"{stamp}.{now // 1000 % 1_000_000:06d}-{uuid.uuid4().hex[:6]}"
         self.staging = self.out / _VERSIONS / f"{_STAGING}{self.run_id}"
         self.staging.mkdir(parents=True)
         self.rows_written = {name: 0 for name in TABLES}
