@@ -13,6 +13,8 @@ from importlib.resources import files
 
 import yaml
 
+from .tables.spec import package_yaml
+
 COLUMNS = ("kind", "code", "label_zh", "label_en")
 
 
@@ -26,8 +28,7 @@ def label_rows() -> tuple[tuple[str, str, str, str], ...]:
         rows += [("theme", r["theme_id"], r["label_zh"], r["label_en"]) for r in csv.DictReader(fh)]
     taxonomy = yaml.safe_load((data / "reason_taxonomy.yaml").read_text(encoding="utf-8"))
     rows += [("reason_category", c["id"], c["label_zh"], c["label_en"]) for c in taxonomy["categories"]]
-    tables = yaml.safe_load((data / "tables.yaml").read_text(encoding="utf-8"))
-    rows += [("table_key", t["key"], t["name"], t["name_en"]) for t in tables["tables"]]
+    rows += [("table_key", t["key"], t["name"], t["name_en"]) for t in package_yaml("tables.yaml")["tables"]]
     return tuple(rows)
 
 

@@ -83,8 +83,8 @@ def _alts(entries) -> tuple[tuple[str, ...], ...]:
 
 @lru_cache(maxsize=1)
 def load_specs() -> tuple[dict[str, TableSpec], tuple[re.Pattern, ...]]:
-    raw = _package_yaml("tables.yaml")
-    rules = _package_yaml("identities.yaml")["tables"]
+    raw = package_yaml("tables.yaml")
+    rules = package_yaml("identities.yaml")["tables"]
     specs = {}
     for t in raw["tables"]:
         declared = rules.get(t["key"]) or {}
@@ -112,17 +112,16 @@ def load_specs() -> tuple[dict[str, TableSpec], tuple[re.Pattern, ...]]:
     return specs, empty
 
 
-def _package_yaml(name: str) -> dict:
+@lru_cache(maxsize=None)
+def package_yaml(name: str) -> dict:
+    """A YAML file of package_data, parsed once per process (callers read it, never change it)."""
     return yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath(name).read_text("utf-8"))
 
 
 @lru_cache(maxsize=1)
 def format_vocabulary() -> tuple[tuple[str, ...], dict[str, Decimal]]:
-    """(titles of tables that are not read but end a region, {unit printed: factor to 万元}).
-
-    `raw` is read again (once: cached) rather than threaded through `load_specs`'s return value,
-    which callers unpack as a pair."""
-    raw = _package_yaml("tables.yaml")
+    """(titles of tables that are not read but end a region, {unit printed: factor to 万元})."""
+    raw = package_yaml("tables.yaml")
     units = {normalise(k): Decimal(str(v)) for k, v in raw.get("units", {"万元": 1}).items()}
     return tuple(normalise(t) for t in raw.get("boundary_titles", ())), units
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
-
-import yaml
-
 from ..ingest.document import normalise
-from ..tables.spec import Identity, parse_identity
+from ..tables.spec import Identity, package_yaml, parse_identity
 
 IDENTITIES_FILE = "identities.yaml"
 
@@ -107,7 +103,7 @@ def _cell(raw: dict) -> Cell:
 
 @lru_cache(maxsize=1)
 def load_declarations() -> Declarations:
-    raw = yaml.safe_load(resources.files("fiscal_nlp.package_data").joinpath(IDENTITIES_FILE).read_text("utf-8"))
+    raw = package_yaml(IDENTITIES_FILE)
     tables, families = {}, {}
     for key, spec in raw["tables"].items():
         tables[key] = _table_rules(key, spec)

@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..ingest.document import compact
+from ..narrative import NARRATIVE_TABLES
 from ..narrative.grammar import statement_sentences
 from ..narrative.text import JoinedText
 from ..schema import column_lists
@@ -409,7 +410,6 @@ def check_unparsed(jt: JoinedText, spans: list[tuple[int, int]]) -> list[dict]:
     return out
 
 
-STATEMENT_TABLES = ("variances", "changes", "projects", "facts", "reform_events")
 
 
 def narrative_findings(rows: dict, line_items: pd.DataFrame | pa.Table | None) -> list[dict]:
@@ -418,7 +418,7 @@ def narrative_findings(rows: dict, line_items: pd.DataFrame | pa.Table | None) -
     `rows`: `fiscal_nlp.narrative.extract_rows` output (internals kept, the joined text under `_text`).
     """
     cells = TableCells(line_items)
-    spans = [r["_span"] for name in STATEMENT_TABLES for r in rows.get(name, ())]
+    spans = [r["_span"] for name in NARRATIVE_TABLES for r in rows.get(name, ())]
     out = (check_variances(rows["variances"], cells) + check_changes(rows["changes"], cells)
            + check_facts(rows["facts"], cells) + check_projects(rows["projects"]))
     if rows.get("_text") is not None:
