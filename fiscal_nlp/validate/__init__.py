@@ -31,18 +31,13 @@ from .document import document_findings
 from .narrative import narrative_findings
 from .tables import code_doubts, cross_table_findings, read_tables, table_findings
 
-__all__ = ["audit", "audit_records", "audit_document", "audit_and_verify"]
+__all__ = ["audit", "audit_document", "audit_and_verify"]
 
 
 def audit(doc, line_items: pd.DataFrame | pa.Table, narrative_rows: dict | None = None,
           table_checks: list[dict] | None = None) -> pd.DataFrame:
     """All `checks` rows for one document (its tables' arithmetic; the narrative too when given)."""
     return conform("checks", audit_document(doc, line_items, narrative_rows, table_checks))
-
-
-def audit_records(doc, line_items: pd.DataFrame | pa.Table) -> list[dict]:
-    """The tables' own checks as contract records (no narrative, no document checks)."""
-    return audit_document(doc, line_items, None, None, document=False)
 
 
 def audit_and_verify(doc, line_items: pd.DataFrame | pa.Table | None, narrative_rows: dict | None = None,
@@ -83,7 +78,7 @@ def verified_flags(line_items: pd.DataFrame | pa.Table | None, holding: dict[str
 
 
 def audit_document(doc, line_items: pd.DataFrame | pa.Table | None, narrative_rows: dict | None = None,
-                   table_checks: list[dict] | None = None, *, document: bool = True,
+                   table_checks: list[dict] | None = None, *,
                    findings: list | None = None) -> list[dict]:
     """Every `checks` row of one document, as contract records.
 
@@ -110,7 +105,7 @@ def audit_document(doc, line_items: pd.DataFrame | pa.Table | None, narrative_ro
         narrative = [{**f, "_lines": frozenset([f["related_line"]])} if f["check"] == "narrative_vs_table"
                      and f.get("related_line") is not None else f for f in narrative_findings(narrative_rows, line_items)]
         out += _demote_doubtful(narrative, doubtful)
-    if document and hasattr(doc, "lines"):
+    if hasattr(doc, "lines"):
         out += document_findings(doc, tables, narrative_rows, reader_notes)
     if findings is not None:  # the findings with their internals (`_cells`), for `audit_and_verify`
         findings += out
